@@ -1,0 +1,77 @@
+import type { ByteSink } from './sink.js';
+
+/** A message was decoded: `consumed` bytes at the front of the input made it. */
+export interface Decoded<M> {
+  readonly kind: 'message';
+  /** The decoded message. It must not keep a reference to the input bytes (copy what you keep). */
+  readonly message: M;
+  /** How many bytes the message occupied on the wire: an integer from 1 to the input length. */
+  readonly consumed: number;
+}
+
+/** The input holds only part of a message; call again when more bytes have arrived. */
+export interface NeedMoreData {
+  readonly kind: 'incomplete';
+}
+
+/** The input can never become a valid message: the peer violates the protocol. */
+export interface Malformed {
+  readonly kind: 'malformed';
+  /** A short human-readable explanation, for logs. */
+  readonly reason: string;
+}
+
+/** What {@link Codec.decode} returns: a message, "not enough data yet", or "malformed". */
+export type DecodeResult<M> = Decoded<M> | NeedMoreData | Malformed;
+
+/**
+ * The one thing a peerlink user supplies: how their message type `M` maps to bytes.
+ *
+ * A codec is a plain object of a few functions (no class needed). The core enforces its contract
+ * defensively: a `decode` that throws, consumes 0 bytes, more bytes than it was given, or more than
+ * `maxSize`, is a codec violation for that connection only.
+ */
+export interface Codec<M> {
+  /**
+   * The largest encoded message, in bytes (a positive integer). It sizes the receive limit
+   * (`rxBufMaxSize`), the send limit (`txBufMaxSize`) and is the first line of DoS defence.
+   */
+  readonly maxSize: number;
+
+  /**
+   * Appends the encoded form of `message` to `sink` and returns the number of bytes written.
+   */
+  encode(message: M, sink: ByteSink): number;
+
+  /**
+   * Decodes at most one message from the front of `bytes`.
+   *
+   * `bytes` may hold zero, one partial, or many messages. It is valid only during this call: the
+   * receive path reuses the memory afterwards, so a message that keeps bytes must copy them
+   * (`bytes.slice(...)`, not `subarray`).
+   */
+  decode(bytes: Uint8Array): DecodeResult<M>;
+
+  /**
+   * Optional: the exact encoded size of `message`, in bytes, known without encoding it. Lets the
+   * send path refuse a message that would not fit before spending time encoding it.
+   */
+  sizeHint?(message: M): number;
+}
+
+const INCOMPLETE: NeedMoreData = Object.freeze({ kind: 'incomplete' });
+
+/** Builds the result for a decoded message that occupied `consumed` bytes. */
+export function decoded<M>(message: M, consumed: number): Decoded<M> {
+  return { kind: 'message', message, consumed };
+}
+
+/** The "not enough data yet" result (a shared frozen object: returning it allocates nothing). */
+export function incomplete(): NeedMoreData {
+  return INCOMPLETE;
+}
+
+/** Builds the "malformed input" result with a short `reason` for logs. */
+export function malformed(reason: string): Malformed {
+  return { kind: 'malformed', reason };
+}

@@ -1,0 +1,27 @@
+/**
+ * The codec contract for peerlink message types, the byte sink codecs write into, byte readers,
+ * a ready-made length-prefixed codec builder, and the error base class shared by every package.
+ *
+ * @packageDocumentation
+ */
+export {
+  readU16BE,
+  readU16LE,
+  readU32BE,
+  readU32LE,
+  readU64BE,
+  readU64LE,
+  readVarint,
+  VARINT_INCOMPLETE,
+  VARINT_MALFORMED,
+} from './bytes.js';
+export type { Codec, Decoded, DecodeResult, Malformed, NeedMoreData } from './codec.js';
+export { decoded, incomplete, malformed } from './codec.js';
+export { ErrorCodes, PeerlinkError, type PeerlinkErrorOptions } from './errors.js';
+export {
+  type BodyCodec,
+  type LengthPrefix,
+  type LengthPrefixedOptions,
+  lengthPrefixed,
+} from './length-prefixed.js';
+export { ByteSink, type ByteSinkOptions, MAX_VARINT, varintSize } from './sink.js';

@@ -1,0 +1,158 @@
+import { readU32BE, readU32LE, readVarint, VARINT_INCOMPLETE, VARINT_MALFORMED } from './bytes.js';
+import { type Codec, type DecodeResult, decoded, incomplete, malformed } from './codec.js';
+import { ErrorCodes, PeerlinkError } from './errors.js';
+import { ByteSink, varintSize } from './sink.js';
+
+/** The length prefix in front of each body: a 4-byte big- or little-endian u32, or a LEB128 varint. */
+export type LengthPrefix = 'u32be' | 'u32le' | 'varint';
+
+/** How a message body maps to bytes, for {@link lengthPrefixed} codecs of typed messages. */
+export interface BodyCodec<M> {
+  /** Appends the body of `message` (without prefix) to `sink`. */
+  encode(message: M, sink: ByteSink): void;
+  /**
+   * Parses one whole body. `body` is valid only during the call (copy what you keep). Return
+   * `undefined` when the body is malformed.
+   */
+  decode(body: Uint8Array): M | undefined;
+  /** Optional: the body size in bytes without encoding; enables `sizeHint` and a faster encode. */
+  size?(message: M): number;
+}
+
+/** Options of {@link lengthPrefixed}. */
+export interface LengthPrefixedOptions {
+  /**
+   * The largest whole frame, prefix included, in bytes. A declared body length that would exceed
+   * it is reported malformed as soon as the prefix is read, before any of the body is buffered.
+   */
+  maxSize: number;
+  /** The prefix format. Default `'u32be'`. */
+  prefix?: LengthPrefix;
+}
+
+/**
+ * Builds a codec whose frames are a length prefix followed by that many body bytes.
+ *
+ * Without `body`, messages are the raw body bytes (`Uint8Array`; decoded bodies are copies, so
+ * they stay valid). With `body`, the body is encoded and parsed by your functions.
+ *
+ * @example
+ * ```ts
+ * const codec = lengthPrefixed({ maxSize: 1024 * 1024, prefix: 'varint' });
+ * ```
+ */
+export function lengthPrefixed(options: LengthPrefixedOptions): Codec<Uint8Array>;
+export function lengthPrefixed<M>(options: LengthPrefixedOptions, body: BodyCodec<M>): Codec<M>;
+export function lengthPrefixed<M>(
+  options: LengthPrefixedOptions,
+  body?: BodyCodec<M>,
+): Codec<M> | Codec<Uint8Array> {
+  const prefix = options.prefix ?? 'u32be';
+  const maxSize = options.maxSize;
+  if (prefix !== 'u32be' && prefix !== 'u32le' && prefix !== 'varint') {
+    throw new PeerlinkError(ErrorCodes.INVALID_CONFIG, `prefix: unknown prefix ${String(prefix)}`);
+  }
+  const minPrefix = prefix === 'varint' ? 1 : 4;
+  if (!Number.isSafeInteger(maxSize) || maxSize <= minPrefix) {
+    throw new PeerlinkError(
+      ErrorCodes.INVALID_CONFIG,
+      `maxSize: must be an integer above the prefix size (${minPrefix}), got ${maxSize}`,
+    );
+  }
+  if (prefix !== 'varint' && maxSize > 0xffffffff + 4) {
+    throw new PeerlinkError(ErrorCodes.INVALID_CONFIG, 'maxSize: a u32 prefix cannot declare it');
+  }
+  const prefixSize = prefix === 'varint' ? varintSize : () => 4;
+  const little = prefix === 'u32le';
+
+  /** Returns the declared body length, or a negative VARINT_* value. */
+  const readPrefix =
+    prefix === 'varint'
+      ? (bytes: Uint8Array) => readVarint(bytes, 0)
+      : little
+        ? (bytes: Uint8Array) => (bytes.length < 4 ? VARINT_INCOMPLETE : readU32LE(bytes, 0))
+        : (bytes: Uint8Array) => (bytes.length < 4 ? VARINT_INCOMPLETE : readU32BE(bytes, 0));
+
+  const writePrefix = (sink: ByteSink, length: number): number =>
+    prefix === 'varint'
+      ? sink.writeVarint(length)
+      : little
+        ? sink.writeU32LE(length)
+        : sink.writeU32BE(length);
+
+  function frame(bytes: Uint8Array): { start: number; end: number } | DecodeResult<never> {
+    const length = readPrefix(bytes);
+    if (length === VARINT_INCOMPLETE) return incomplete();
+    if (length === VARINT_MALFORMED) return malformed('invalid varint length prefix');
+    const start = prefixSize(length);
+    const end = start + length;
+    if (end > maxSize) return malformed(`declared frame of ${end} bytes exceeds maxSize ${maxSize}`);
+    if (bytes.length < end) return incomplete();
+    return { start, end };
+  }
+
+  if (body === undefined) {
+    return {
+      maxSize,
+      encode(message: Uint8Array, sink: ByteSink): number {
+        return writePrefix(sink, message.length) + sink.writeBytes(message);
+      },
+      decode(bytes: Uint8Array): DecodeResult<Uint8Array> {
+        const f = frame(bytes);
+        if ('kind' in f) return f;
+        return decoded(bytes.slice(f.start, f.end), f.end);
+      },
+      sizeHint(message: Uint8Array): number {
+        return prefixSize(message.length) + message.length;
+      },
+    };
+  }
+
+  const bodySize = body.size?.bind(body);
+  let scratch: ByteSink | undefined;
+  const codec: Codec<M> = {
+    maxSize,
+    encode(message: M, sink: ByteSink): number {
+      if (bodySize !== undefined) {
+        const n = bodySize(message);
+        const p = writePrefix(sink, n);
+        const before = sink.length;
+        body.encode(message, sink);
+        if (sink.length - before !== n) {
+          throw new PeerlinkError(
+            ErrorCodes.ENCODE_FAILURE,
+            `body.size() said ${n} bytes but body.encode() wrote ${sink.length - before}`,
+          );
+        }
+        return p + n;
+      }
+      if (prefix !== 'varint') {
+        const at = sink.reserve(4);
+        const before = sink.length;
+        body.encode(message, sink);
+        const n = sink.length - before;
+        sink.view.setUint32(at, n, little);
+        return 4 + n;
+      }
+      scratch ??= new ByteSink();
+      scratch.head = scratch.length = 0;
+      body.encode(message, scratch);
+      const bytes = scratch.peek();
+      return writePrefix(sink, bytes.length) + sink.writeBytes(bytes);
+    },
+    decode(bytes: Uint8Array): DecodeResult<M> {
+      const f = frame(bytes);
+      if ('kind' in f) return f;
+      const message = body.decode(bytes.subarray(f.start, f.end));
+      if (message === undefined) return malformed('body rejected by decoder');
+      return decoded(message, f.end);
+    },
+  };
+  if (bodySize !== undefined) {
+    codec.sizeHint = (message: M) => {
+      const n = bodySize(message);
+      return prefixSize(n) + n;
+    };
+  }
+  return codec;
+}

@@ -1,0 +1,483 @@
+import { ByteSink, type Codec, ErrorCodes, PeerlinkError } from '@peerlink/codec';
+import { QueuePoints } from '@peerlink/queue-points';
+import { resolveStreamConfig, type StreamConfig, type StreamConfigOptions } from './config.js';
+
+/**
+ * Receives each decoded message with its wire size in bytes. Return `false` to stop delivery
+ * after this message: the rest of the input is kept, undecoded, until
+ * {@link MessageStream.resumeReceive}.
+ */
+export type MessageSink<M> = (message: M, size: number) => boolean | undefined | void;
+
+const EMPTY = new Uint8Array(0);
+/** Send slabs double from `txBufMinSize` up to this size, in bytes. */
+const SLAB_SIZE = 65536;
+
+/**
+ * The transport-agnostic core of one connection: message reassembly on the receive side, encoding
+ * and queueing on the send side. It is sans-I/O: it owns no socket, no timer and no clock.
+ *
+ * Calling order (time `now` is in milliseconds, from any monotonic clock):
+ * - Receive: pass each incoming chunk to {@link handleData}; every complete message in it is given
+ *   to the sink in order, with its wire size. A returned error ends the stream (the peer violated
+ *   the protocol or the limits). If the sink returned `false`, {@link hasBufferedInput} is true
+ *   and {@link resumeReceive} delivers the rest when the consumer is ready.
+ * - Send: {@link queue} encodes a message (or refuses it when the send buffer is full); while
+ *   {@link hasQueuedData}, take bytes with {@link pollTransmit} and hand them to the transport.
+ *   Report a transport that refused more with {@link handleBlocked} and its drain with
+ *   {@link handleDrain}.
+ * - Housekeeping: {@link isWriteStale} and {@link isReceiveStale} about once a second,
+ *   {@link shrinkBuffers} about every 30 s.
+ *
+ * Receive: messages are decoded straight from the chunk when no partial message is pending; only
+ * an incomplete tail is copied, into a reassembly buffer that grows geometrically with what has
+ * actually arrived (never to a length the peer merely declared) and never past the receive limit.
+ */
+export class MessageStream<M> {
+  /** The resolved configuration. */
+  readonly config: StreamConfig;
+  private readonly codec: Codec<M>;
+  private readonly hint: ((message: M) => number) | undefined;
+
+  private rx: Uint8Array = EMPTY;
+  private rxStart = 0;
+  private rxEnd = 0;
+  /** True when `rx` holds undelivered input because the sink asked to stop. */
+  private stopped = false;
+  private failure: PeerlinkError | undefined;
+  /** When the pending partial message began (NaN when none). */
+  private partialSince = Number.NaN;
+
+  private readonly tx: ByteSink;
+  private readonly points = new QueuePoints();
+  private lastProgress = Number.NEGATIVE_INFINITY;
+  private blockedSince = Number.NaN;
+
+  constructor(codec: Codec<M>, config: StreamConfig | StreamConfigOptions = {}) {
+    this.codec = codec;
+    this.config =
+      'rxLimit' in config && config.maxSize === codec.maxSize
+        ? (config as StreamConfig)
+        : resolveStreamConfig(codec.maxSize, config);
+    this.hint = codec.sizeHint?.bind(codec);
+    this.tx = new ByteSink({
+      initialCapacity: this.config.txBufMinSize,
+      slabSize: Math.max(SLAB_SIZE, this.config.txBufMinSize),
+    });
+  }
+
+  // ---------------------------------------------------------------- receive
+
+  /**
+   * Takes one incoming chunk (valid only during the call) and delivers every complete message in
+   * it to `sink`, in order. `now` (ms) feeds the message-completion deadline.
+   *
+   * Returns `undefined`, or the error that ends the stream: `ERR_MALFORMED_MESSAGE`,
+   * `ERR_MESSAGE_TOO_LARGE`, `ERR_RX_LIMIT` or `ERR_CODEC_FAILURE`. After an error every call
+   * returns the same error.
+   */
+  handleData(chunk: Uint8Array, sink: MessageSink<M>, now = 0): PeerlinkError | undefined {
+    if (this.failure !== undefined) return this.failure;
+    if (chunk.length === 0) return undefined;
+    if (this.stopped) {
+      this.append(chunk, 0, chunk.length);
+      return undefined;
+    }
+    if (this.rxEnd > this.rxStart) return this.completePartial(chunk, sink, now);
+    return this.decodeChunk(chunk, 0, sink, now);
+  }
+
+  /**
+   * Delivers input kept back after the sink returned `false`. Returns like {@link handleData}.
+   */
+  resumeReceive(sink: MessageSink<M>, now = 0): PeerlinkError | undefined {
+    if (this.failure !== undefined) return this.failure;
+    if (!this.stopped) return undefined;
+    this.stopped = false;
+    return this.drainBuffered(sink, now);
+  }
+
+  /** Whether complete input is held back because the sink asked to stop. */
+  get hasBufferedInput(): boolean {
+    return this.stopped;
+  }
+
+  /** Bytes of a partial message (or held-back input) currently buffered. */
+  get bufferedBytes(): number {
+    return this.rxEnd - this.rxStart;
+  }
+
+  /** Capacity of the reassembly buffer, in bytes (0 when none is allocated). */
+  get rxCapacity(): number {
+    return this.rx.length;
+  }
+
+  /** The error that ended the stream, if any. */
+  get error(): PeerlinkError | undefined {
+    return this.failure;
+  }
+
+  /**
+   * Whether a started message has not completed within `messageTimeout` (never, when that is 0).
+   */
+  isReceiveStale(now: number): boolean {
+    const limit = this.config.messageTimeout;
+    return limit > 0 && now - this.partialSince > limit;
+  }
+
+  private decodeChunk(
+    chunk: Uint8Array,
+    offset: number,
+    sink: MessageSink<M>,
+    now: number,
+  ): PeerlinkError | undefined {
+    const end = chunk.length;
+    while (offset < end) {
+      const view = offset === 0 ? chunk : chunk.subarray(offset);
+      const size = this.decodeOne(view, sink);
+      if (size < 0) {
+        if (this.failure !== undefined) return this.failure;
+        // Incomplete: keep the tail, if it can ever complete.
+        const tail = end - offset;
+        if (tail >= this.config.rxLimit) return this.fail(rxLimit(tail, this.config.rxLimit));
+        this.append(chunk, offset, end);
+        if (Number.isNaN(this.partialSince)) this.partialSince = now;
+        return undefined;
+      }
+      offset += size;
+      this.partialSince = Number.NaN;
+      if (this.stopped) {
+        this.stopped = false;
+        if (offset < end) {
+          this.append(chunk, offset, end);
+          this.stopped = true;
+        }
+        return undefined;
+      }
+    }
+    return undefined;
+  }
+
+  /** A partial message is pending: complete it with bytes from `chunk`, then go on from there. */
+  private completePartial(
+    chunk: Uint8Array,
+    sink: MessageSink<M>,
+    now: number,
+  ): PeerlinkError | undefined {
+    const old = this.rxEnd - this.rxStart;
+    const take = Math.min(this.config.rxLimit - old, chunk.length);
+    this.append(chunk, 0, take);
+    const size = this.decodeOne(this.rx.subarray(this.rxStart, this.rxEnd), sink);
+    if (size < 0) {
+      if (this.failure !== undefined) return this.failure;
+      const held = this.rxEnd - this.rxStart;
+      if (held >= this.config.rxLimit) return this.fail(rxLimit(held, this.config.rxLimit));
+      return undefined;
+    }
+    this.partialSince = Number.NaN;
+    const wasStopped = this.stopped;
+    this.stopped = false;
+    if (size >= old) {
+      // The usual case: the message ended inside the chunk. Drop the copied bytes and decode
+      // the rest straight from the chunk.
+      this.rxStart = this.rxEnd = 0;
+      const next = size - old;
+      if (wasStopped) {
+        if (next < chunk.length) {
+          this.append(chunk, next, chunk.length);
+          this.stopped = true;
+        }
+        return undefined;
+      }
+      return this.decodeChunk(chunk, next, sink, now);
+    }
+    // A codec that completed a message inside bytes it earlier called incomplete: go the slow,
+    // general way through the buffer.
+    this.rxStart += size;
+    if (wasStopped) {
+      this.append(chunk, take, chunk.length);
+      this.stopped = true;
+      return undefined;
+    }
+    const err = this.drainBuffered(sink, now);
+    if (err !== undefined || take === chunk.length) return err;
+    return this.handleData(chunk.subarray(take), sink, now);
+  }
+
+  /** Decodes messages held in the buffer until it holds only a partial one (or the sink stops). */
+  private drainBuffered(sink: MessageSink<M>, now: number): PeerlinkError | undefined {
+    while (this.rxEnd > this.rxStart) {
+      const size = this.decodeOne(this.rx.subarray(this.rxStart, this.rxEnd), sink);
+      if (size < 0) {
+        if (this.failure !== undefined) return this.failure;
+        const held = this.rxEnd - this.rxStart;
+        if (held >= this.config.rxLimit) return this.fail(rxLimit(held, this.config.rxLimit));
+        if (Number.isNaN(this.partialSince)) this.partialSince = now;
+        this.compact();
+        return undefined;
+      }
+      this.rxStart += size;
+      this.partialSince = Number.NaN;
+      if (this.stopped) {
+        if (this.rxStart === this.rxEnd) {
+          this.stopped = false;
+          this.rxStart = this.rxEnd = 0;
+        }
+        return undefined;
+      }
+    }
+    this.rxStart = this.rxEnd = 0;
+    return undefined;
+  }
+
+  /**
+   * Decodes one message from the front of `view` and delivers it. Returns its size, or -1 when
+   * incomplete or failed (then `failure` is set). Sets `stopped` when the sink says stop.
+   */
+  private decodeOne(view: Uint8Array, sink: MessageSink<M>): number {
+    let result: ReturnType<Codec<M>['decode']>;
+    try {
+      result = this.codec.decode(view);
+    } catch (cause) {
+      this.fail(new PeerlinkError(ErrorCodes.CODEC_FAILURE, 'codec decode threw', { cause }));
+      return -1;
+    }
+    switch (result?.kind) {
+      case 'message': {
+        const size = result.consumed;
+        if (!Number.isInteger(size) || size <= 0 || size > view.length) {
+          this.fail(
+            new PeerlinkError(
+              ErrorCodes.CODEC_FAILURE,
+              `codec reported consuming ${size} bytes of ${view.length}`,
+            ),
+          );
+          return -1;
+        }
+        if (size > this.codec.maxSize) {
+          this.fail(
+            new PeerlinkError(
+              ErrorCodes.MESSAGE_TOO_LARGE,
+              `decoded a ${size}-byte message; maxSize is ${this.codec.maxSize}`,
+            ),
+          );
+          return -1;
+        }
+        if (sink(result.message, size) === false) this.stopped = true;
+        return size;
+      }
+      case 'incomplete':
+        return -1;
+      case 'malformed':
+        this.fail(new PeerlinkError(ErrorCodes.MALFORMED, `malformed message: ${result.reason}`));
+        return -1;
+      default:
+        this.fail(new PeerlinkError(ErrorCodes.CODEC_FAILURE, 'codec decode returned no result'));
+        return -1;
+    }
+  }
+
+  /** Copies `chunk[from, to)` to the end of the reassembly buffer, growing it geometrically. */
+  private append(chunk: Uint8Array, from: number, to: number): void {
+    const n = to - from;
+    if (n === 0) return;
+    if (this.rx.length - this.rxEnd < n) {
+      const held = this.rxEnd - this.rxStart;
+      const need = held + n;
+      if (need <= this.rx.length) {
+        this.compact();
+      } else {
+        let cap = Math.max(this.rx.length, this.config.rxBufMinSize);
+        while (cap < need) cap *= 2;
+        // Past the limit only held-back complete input may go (bounded by one read).
+        if (!this.stopped) cap = Math.min(cap, Math.max(this.config.rxLimit, need));
+        const next = new Uint8Array(cap);
+        next.set(this.rx.subarray(this.rxStart, this.rxEnd));
+        this.rx = next;
+        this.rxStart = 0;
+        this.rxEnd = held;
+      }
+    }
+    this.rx.set(chunk.subarray(from, to), this.rxEnd);
+    this.rxEnd += n;
+  }
+
+  private compact(): void {
+    if (this.rxStart === 0) return;
+    this.rx.copyWithin(0, this.rxStart, this.rxEnd);
+    this.rxEnd -= this.rxStart;
+    this.rxStart = 0;
+  }
+
+  private fail(error: PeerlinkError): PeerlinkError {
+    this.failure = error;
+    this.rx = EMPTY;
+    this.rxStart = this.rxEnd = 0;
+    this.stopped = false;
+    return error;
+  }
+
+  // ---------------------------------------------------------------- send
+
+  /**
+   * Encodes `message` into the send buffer, queued at `now` (ms). Returns `false`, queueing
+   * nothing, when the buffer has no room: with a size hint, when the message would take the buffer
+   * past the send limit (a message that exactly fills it is admitted); without one, when the
+   * buffer already holds the limit or more.
+   *
+   * Throws `ERR_MESSAGE_TOO_LARGE` for a message larger than `maxSize` (it could never be
+   * decoded by the peer) and `ERR_ENCODE_FAILURE` when the codec throws or misreports its size;
+   * the buffer is left as it was.
+   */
+  queue(message: M, now: number): boolean {
+    const held = this.tx.size;
+    const limit = this.config.txLimit;
+    if (this.hint !== undefined) {
+      const size = this.hint(message);
+      if (size > this.codec.maxSize) throw tooLarge(size, this.codec.maxSize);
+      if (held + size > limit) return false;
+    } else if (held >= limit) {
+      return false;
+    }
+    const before = this.tx.length;
+    let reported: number;
+    try {
+      reported = this.codec.encode(message, this.tx);
+    } catch (cause) {
+      this.tx.truncate(this.tx.length - before);
+      throw new PeerlinkError(ErrorCodes.ENCODE_FAILURE, 'codec encode threw', { cause });
+    }
+    const written = this.tx.length - before;
+    if (written > this.codec.maxSize) {
+      this.tx.truncate(written);
+      throw tooLarge(written, this.codec.maxSize);
+    }
+    if (reported !== written) {
+      this.tx.truncate(written);
+      throw new PeerlinkError(
+        ErrorCodes.ENCODE_FAILURE,
+        `codec encode reported ${reported} bytes but wrote ${written}`,
+      );
+    }
+    this.points.append(written, now);
+    return true;
+  }
+
+  /** Whether the send buffer holds bytes not yet handed to the transport. */
+  get hasQueuedData(): boolean {
+    return this.tx.length > this.tx.head;
+  }
+
+  /** Bytes in the send buffer not yet handed to the transport. */
+  get queuedBytes(): number {
+    return this.tx.size;
+  }
+
+  /** Free room in the send buffer before the send limit, in bytes (0 when full). */
+  get freeBytes(): number {
+    return Math.max(0, this.config.txLimit - this.tx.size);
+  }
+
+  /** Capacity of the send buffer's current slab, in bytes (0 when none is allocated). */
+  get txCapacity(): number {
+    return this.tx.capacity;
+  }
+
+  /** When the oldest unsent bytes were queued (ms), or `undefined` when nothing is queued. */
+  get oldestQueued(): number | undefined {
+    return this.points.oldest();
+  }
+
+  /**
+   * Takes every queued byte for the transport (a view the stream never writes again), marking
+   * them written at `now`. Returns `undefined` when nothing is queued.
+   */
+  pollTransmit(now: number): Uint8Array | undefined {
+    if (this.tx.length === this.tx.head) return undefined;
+    const bytes = this.tx.take();
+    this.points.markWritten(bytes.length);
+    this.lastProgress = now;
+    return bytes;
+  }
+
+  /** The transport refused more bytes at `now` (its `write` returned `false`). */
+  handleBlocked(now: number): void {
+    if (Number.isNaN(this.blockedSince)) this.blockedSince = now;
+  }
+
+  /** The transport drained at `now`: it accepted everything it was given. */
+  handleDrain(now: number): void {
+    this.blockedSince = Number.NaN;
+    this.lastProgress = now;
+  }
+
+  /** Whether the transport is blocked (refused bytes and has not drained since). */
+  get isBlocked(): boolean {
+    return !Number.isNaN(this.blockedSince);
+  }
+
+  /**
+   * Whether data is not leaving in a timely manner: the oldest queued bytes (or a blocked
+   * transport) have waited longer than `txTimeout`, with no write progress for as long.
+   */
+  isWriteStale(now: number): boolean {
+    const timeout = this.config.txTimeout;
+    if (now - this.lastProgress <= timeout) return false;
+    const oldest = this.points.oldest();
+    if (oldest !== undefined && now - oldest > timeout) return true;
+    return now - this.blockedSince > timeout;
+  }
+
+  // ---------------------------------------------------------------- memory
+
+  /**
+   * Shrinks buffer capacity above the floors by a quarter (never below the floor, nor below what
+   * is held); a buffer already at its floor and empty is released. Call it about every 30 s so
+   * that one large message does not pin memory for the life of a peer.
+   */
+  shrinkBuffers(): void {
+    const held = this.rxEnd - this.rxStart;
+    const rxCap = this.rx.length;
+    if (rxCap > 0) {
+      const floor = this.config.rxBufMinSize;
+      if (rxCap > floor) {
+        const target = Math.max(floor, Math.floor(rxCap / 4) * 3, held);
+        if (target < rxCap) {
+          const next = new Uint8Array(target);
+          next.set(this.rx.subarray(this.rxStart, this.rxEnd));
+          this.rx = next;
+          this.rxStart = 0;
+          this.rxEnd = held;
+        }
+      } else if (held === 0) {
+        this.rx = EMPTY;
+        this.rxStart = this.rxEnd = 0;
+      }
+    }
+    const txCap = this.tx.capacity;
+    if (txCap > 0) {
+      const floor = this.config.txBufMinSize;
+      if (txCap > floor) {
+        const target = Math.max(floor, Math.floor(txCap / 4) * 3, this.tx.size);
+        if (target < txCap) this.tx.resize(target);
+      } else if (this.tx.size === 0) {
+        this.tx.resize(0);
+      }
+    }
+    this.points.shrink();
+  }
+}
+
+function rxLimit(held: number, limit: number): PeerlinkError {
+  return new PeerlinkError(
+    ErrorCodes.RX_LIMIT,
+    `a partial message of ${held} bytes cannot complete within the receive limit of ${limit} bytes`,
+  );
+}
+
+function tooLarge(size: number, maxSize: number): PeerlinkError {
+  return new PeerlinkError(
+    ErrorCodes.MESSAGE_TOO_LARGE,
+    `message of ${size} bytes exceeds maxSize ${maxSize}`,
+  );
+}

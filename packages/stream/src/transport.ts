@@ -1,0 +1,109 @@
+/**
+ * The transport contract: what an adapter (TCP, memory, TLS, yours) implements so that the reactor
+ * can run peers over it. An adapter moves bytes and reports readiness; it owns no protocol logic
+ * and no limits. See the package README for the calling order.
+ */
+
+/**
+ * Receives a connection's events. Calls never overlap, and none comes before
+ * {@link Connection.start} or after {@link ConnectionHandler.onClose}.
+ */
+export interface ConnectionHandler {
+  /**
+   * Bytes arrived, in order. `chunk` is valid only during the call (the adapter may reuse its
+   * memory afterwards). Adapters should deliver at most 64 KiB per call, so that one busy
+   * connection cannot hold the event loop.
+   */
+  onData(chunk: Uint8Array): void;
+  /** After {@link Connection.write} returned `false`: the connection can take more bytes now. */
+  onDrain(): void;
+  /**
+   * The remote side finished sending (end of stream, a TCP FIN). The connection can still write;
+   * the owner calls {@link Connection.end} or {@link Connection.close} when it is done.
+   */
+  onEnd(): void;
+  /**
+   * The connection is closed and its resources released; called exactly once. `error` is
+   * `undefined` for a clean close (local `close()`/`end()`, or both sides ended), else the
+   * transport error, with a `code` such as `ECONNRESET` (reset by the peer) or `EPIPE`.
+   */
+  onClose(error: Error | undefined): void;
+}
+
+/** One established connection, as an adapter exposes it. */
+export interface Connection {
+  /** The remote address, `host:port` (IPv6 hosts in brackets: `[::1]:8000`). */
+  readonly remoteAddress: string;
+  /** The local address, in the same form. */
+  readonly localAddress: string;
+  /**
+   * Attaches the handler and starts delivering events. Called once. Errors that happened before
+   * it are reported through the handler as soon as it is attached.
+   */
+  start(handler: ConnectionHandler): void;
+  /**
+   * Hands `bytes` to the transport, which takes them whole and owns them from then on (the caller
+   * never modifies them again, so no copy is needed). Returns `false` when the caller should wait
+   * for {@link ConnectionHandler.onDrain} before writing more; `true` when it may write again now.
+   * After `end`, `reset` or `close`, bytes are dropped and `false` is returned.
+   */
+  write(bytes: Uint8Array): boolean;
+  /** Stops delivering `onData` until {@link resume} (receive-side backpressure). Idempotent. */
+  pause(): void;
+  /** Restarts delivery after {@link pause}. Idempotent. */
+  resume(): void;
+  /**
+   * Half-closes: the bytes already written are delivered, then the remote side sees end of
+   * stream. Reading goes on until the remote ends too. Idempotent.
+   */
+  end(): void;
+  /** Aborts at once, discarding unsent bytes; the remote side sees a reset. Idempotent. */
+  reset(): void;
+  /**
+   * Closes at once, discarding unsent bytes; the remote side sees end of stream (or a reset where
+   * the transport cannot tell the two apart). Idempotent.
+   */
+  close(): void;
+}
+
+/** Receives a listener's connections. */
+export interface ListenHandler {
+  /** A new inbound connection. The owner must `start` it or `close` it. */
+  onConnection(connection: Connection): void;
+  /**
+   * An accept failed (for example `EMFILE`: out of file descriptors). The listener keeps
+   * listening and accepts again when it can.
+   */
+  onError?(error: Error): void;
+}
+
+/** A bound listener. */
+export interface Listener {
+  /** The bound address, `host:port`, with the real port when port 0 was asked for. */
+  readonly address: string;
+  /** Stops accepting; connections already accepted are not affected. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Options for {@link Transport.connect}. */
+export interface ConnectOptions {
+  /**
+   * Aborts the attempt. On abort, the adapter releases everything it opened and rejects with
+   * `signal.reason`. The reactor uses it for `connectTimeout` and for user cancellation.
+   */
+  signal?: AbortSignal;
+}
+
+/** A way to listen for and open connections: the one interface adapters implement. */
+export interface Transport {
+  /**
+   * Binds `address` (`host:port`; port 0 for any free port). Rejects when the address cannot be
+   * bound (for example `EADDRINUSE`), having released what it opened.
+   */
+  listen(address: string, handler: ListenHandler): Promise<Listener>;
+  /**
+   * Opens a connection to `target` (`host:port`, by IP or name). Resolves once, with a connected
+   * {@link Connection} not yet started; or rejects once, with an `Error` carrying a `code`.
+   */
+  connect(target: string, options?: ConnectOptions): Promise<Connection>;
+}

@@ -1,0 +1,24 @@
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const packagesDir = fileURLToPath(new URL('./packages/', import.meta.url));
+
+/** Tests import packages by name; point those names at the sources so no build is needed. */
+const alias = Object.fromEntries(
+  readdirSync(packagesDir).map((dir) => [
+    dir === 'peerlink' ? 'peerlink' : `@peerlink/${dir}`,
+    `${packagesDir}${dir}/src/index.ts`,
+  ]),
+);
+
+export default defineConfig({
+  resolve: { alias },
+  test: {
+    include: ['packages/*/test/**/*.test.ts', 'examples/test/**/*.test.ts', 'bench/test/**/*.test.ts'],
+    reporters: ['default', ['json', { outputFile: '.vitest-report.json' }]],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    pool: 'forks',
+  },
+});
