@@ -1,1 +1,15 @@
-export {};
+/**
+ * The peerlink peer manager: listeners, connects, peer ids, commands and events, timers, over any
+ * transport that meets the `@peerlink/stream` contract.
+ *
+ * @packageDocumentation
+ */
+export { ReactorErrorCodes } from './errors.js';
+export type { DisconnectReason, PeerId, ReactorEvent, SendResult } from './events.js';
+export type { Logger } from './log.js';
+export {
+  type ConnectCommandOptions,
+  Reactor,
+  type ReactorOptions,
+  type ShutdownOptions,
+} from './reactor.js';

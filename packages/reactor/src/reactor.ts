@@ -1,0 +1,857 @@
+import { type Codec, ErrorCodes, PeerlinkError } from '@peerlink/codec';
+import {
+  type Connection,
+  type ConnectionHandler,
+  type Listener,
+  MessageStream,
+  parseAddress,
+  resolveStreamConfig,
+  type StreamConfig,
+  type StreamConfigOptions,
+  type Transport,
+} from '@peerlink/stream';
+import { ReactorErrorCodes } from './errors.js';
+import type { DisconnectReason, PeerId, ReactorEvent, SendResult } from './events.js';
+import { Log, type Logger } from './log.js';
+
+/** Options of {@link Reactor}. */
+export interface ReactorOptions<M> {
+  /** How messages map to bytes. Its `maxSize` drives every limit. */
+  codec: Codec<M>;
+  /** How connections are made and accepted (TCP, memory, TLS, yours). */
+  transport: Transport;
+  /** Stream limits and timeouts; see `StreamConfigOptions` for the defaults. */
+  config?: StreamConfigOptions;
+  /**
+   * Capacity of the event queue used by {@link Reactor.events}, in events. Default 1024. While it
+   * is full, the reactor stops reading from the sockets whose messages would go into it.
+   */
+  eventCapacity?: number;
+  /** Most inbound connections at once; further ones are closed as they arrive. Default 1024. */
+  maxInbound?: number;
+  /**
+   * Called with each inbound connection's remote and local address before it becomes a peer;
+   * return `false` to close it at once. Default: accept all.
+   */
+  acceptGate?: (remoteAddress: string, localAddress: string) => boolean;
+  /** Receives debug records (connects, disconnects and their reasons, limits hit). */
+  logger?: Logger;
+  /** A name put in front of every log message, to tell reactors in one process apart. */
+  name?: string;
+  /**
+   * How often timeouts and staleness are checked, in milliseconds. Default
+   * `min(1000, txTimeout / 4, messageTimeout / 4)`.
+   */
+  housekeepingInterval?: number;
+  /** How often peer buffers are shrunk, in milliseconds. Default 30000 (30 s). */
+  shrinkInterval?: number;
+  /** The clock, in milliseconds. Default `performance.now`. */
+  clock?: () => number;
+}
+
+/** Options of {@link Reactor.connect}. */
+export interface ConnectCommandOptions {
+  /** Cancels the attempt; the promise rejects with `ERR_ABORTED` and `connect-failed` is emitted. */
+  signal?: AbortSignal;
+}
+
+/** Options of {@link Reactor.shutdown}. */
+export interface ShutdownOptions {
+  /**
+   * How long to keep flushing queued data before closing every connection, in milliseconds.
+   * Default 1000. Use 0 to close at once.
+   */
+  flushTimeout?: number;
+}
+
+let nextPeerId = 1;
+
+type PeerState = 'open' | 'closing' | 'closed';
+
+/** One connection the reactor manages. Its methods are the connection's handler. */
+class Peer<M> implements ConnectionHandler {
+  state: PeerState = 'open';
+  /** Transport refused bytes; waiting for onDrain. */
+  blocked = false;
+  /** Reading paused because the event queue is full. */
+  paused = false;
+  /** In the dirty list: a flush is scheduled. */
+  dirty = false;
+  /** A send was refused; emit `drained` when there is room. */
+  wantsDrain = false;
+  /** The remote side ended; close once our queue is flushed. */
+  remoteEnded = false;
+  /** The transport closed while input was held back; report once it is delivered. */
+  closedWith: Error | null | undefined;
+  /** The `disconnected` event went out. */
+  reported = false;
+  waiters: Array<{ resolve: () => void; reject: (error: Error) => void }> | undefined;
+  readonly sink: (message: M, size: number) => boolean;
+
+  constructor(
+    readonly reactor: Reactor<M>,
+    readonly id: PeerId,
+    readonly conn: Connection,
+    readonly stream: MessageStream<M>,
+    readonly inbound: boolean,
+  ) {
+    this.sink = (message, size) => reactor.deliver(this, message, size);
+  }
+
+  onData(chunk: Uint8Array): void {
+    this.reactor.handleData(this, chunk);
+  }
+
+  onDrain(): void {
+    this.reactor.handleDrain(this);
+  }
+
+  onEnd(): void {
+    this.reactor.handleEnd(this);
+  }
+
+  onClose(error: Error | undefined): void {
+    this.reactor.handleClose(this, error);
+  }
+}
+
+interface PendingConnect {
+  readonly target: string;
+  readonly controller: AbortController;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/**
+ * The peer manager: listens, connects, tracks peers, frames messages through a
+ * `MessageStream` per connection, and reports everything as {@link ReactorEvent}s.
+ *
+ * Commands are plain method calls ({@link connect}, {@link send}, {@link disconnect},
+ * {@link shutdown}). Events are consumed either with a synchronous handler ({@link onEvent}, the
+ * fast path) or as a bounded async iterable ({@link events}); while the iterator's consumer lags,
+ * the reactor pauses the sockets whose messages would overflow it.
+ *
+ * Outbound, messages sent in the same turn of the event loop are written to the transport
+ * together, in one write, in a microtask. A full send buffer refuses a message (`'full'`, and a
+ * `send-buffer-full` event handing it back); {@link drained} tells the sender when to go on, so
+ * messages are never resent out of order.
+ */
+export class Reactor<M> {
+  /** The resolved stream configuration shared by every peer. */
+  readonly config: StreamConfig;
+  private readonly codec: Codec<M>;
+  private readonly transport: Transport;
+  private readonly capacity: number;
+  private readonly maxInbound: number;
+  private readonly acceptGate: ((remote: string, local: string) => boolean) | undefined;
+  private readonly clock: () => number;
+  private readonly log: Log;
+
+  private readonly peers = new Map<PeerId, Peer<M>>();
+  /** Peers whose disconnect was requested and whose queue is still being flushed. */
+  private readonly closing = new Set<Peer<M>>();
+  private readonly listeners: Listener[] = [];
+  private readonly connects = new Set<PendingConnect>();
+  private inboundCount = 0;
+
+  private dirtyPeers: Peer<M>[] = [];
+  private flushScheduled = false;
+  private readonly flushAll = () => this.flush();
+
+  private handler: ((event: ReactorEvent<M>) => void) | undefined;
+  private queue: (ReactorEvent<M> | undefined)[] = [];
+  private queueHead = 0;
+  private readonly pausedPeers = new Set<Peer<M>>();
+  private waiting: ((result: IteratorResult<ReactorEvent<M>>) => void) | undefined;
+
+  private readonly housekeeping: ReturnType<typeof setInterval>;
+  private readonly shrinkEvery: number;
+  private readonly tickMs: number;
+  private sinceShrink = 0;
+  private shutdownPromise: Promise<void> | undefined;
+  private closedAll: (() => void) | undefined;
+
+  constructor(options: ReactorOptions<M>) {
+    this.codec = options.codec;
+    this.transport = options.transport;
+    this.config = resolveStreamConfig(options.codec.maxSize, options.config);
+    this.capacity = positiveInt('eventCapacity', options.eventCapacity ?? 1024);
+    this.maxInbound = positiveInt('maxInbound', options.maxInbound ?? 1024, true);
+    this.acceptGate = options.acceptGate;
+    this.clock = options.clock ?? (() => performance.now());
+    this.log = new Log(options.logger, options.name);
+    const c = this.config;
+    this.tickMs =
+      options.housekeepingInterval ??
+      Math.max(
+        10,
+        Math.min(1000, c.txTimeout / 4, c.messageTimeout > 0 ? c.messageTimeout / 4 : 1000),
+      );
+    this.shrinkEvery = options.shrinkInterval ?? 30_000;
+    this.housekeeping = setInterval(() => this.tick(), this.tickMs);
+    this.housekeeping.unref?.();
+  }
+
+  // ------------------------------------------------------------------ commands
+
+  /**
+   * Binds every address (`host:port`; port 0 for a free port) and resolves with the bound
+   * addresses, in order. If any fails (for example `EADDRINUSE`), the ones opened are closed and
+   * the promise rejects with `ERR_LISTEN_FAILED` naming the address, the transport error as cause.
+   */
+  async listen(addresses: string | readonly string[]): Promise<string[]> {
+    this.assertRunning();
+    const list = typeof addresses === 'string' ? [addresses] : [...addresses];
+    const opened: Listener[] = [];
+    try {
+      for (const address of list) {
+        parseAddress(address);
+        const listener = await this.transport.listen(address, {
+          onConnection: (conn) => this.accept(conn),
+          onError: (error) => this.listenError(address, error),
+        });
+        opened.push(listener);
+      }
+    } catch (cause) {
+      await Promise.allSettled(opened.map((l) => l.close()));
+      const address = list[opened.length];
+      if (PeerlinkError.isInstance(cause) && cause.code === ErrorCodes.INVALID_ARGUMENT)
+        throw cause;
+      throw new PeerlinkError(
+        ReactorErrorCodes.LISTEN_FAILED,
+        `cannot listen on ${address}: ${(cause as Error)?.message ?? String(cause)}`,
+        { cause },
+      );
+    }
+    if (this.shutdownPromise !== undefined) {
+      await Promise.allSettled(opened.map((l) => l.close()));
+      throw shutdownError();
+    }
+    this.listeners.push(...opened);
+    if (this.log.enabled)
+      this.log.write('debug', { addresses: opened.map((l) => l.address) }, 'listening');
+    return opened.map((l) => l.address);
+  }
+
+  /** The bound addresses of every listener. */
+  get listenAddresses(): string[] {
+    return this.listeners.map((l) => l.address);
+  }
+
+  /**
+   * Connects to `target` (`host:port`, `[v6]:port`, or a DNS name). Emits `connected` or
+   * `connect-failed`, and resolves with the new peer's id or rejects with the same error (the
+   * promise never causes an unhandled rejection if you ignore it). The attempt fails with
+   * `ERR_CONNECT_TIMEOUT` after `connectTimeout`, and with `ERR_ABORTED` when `signal` aborts.
+   */
+  connect(target: string, options: ConnectCommandOptions = {}): Promise<PeerId> {
+    const promise = this.startConnect(target, options.signal);
+    promise.catch(noop);
+    return promise;
+  }
+
+  private async startConnect(target: string, signal: AbortSignal | undefined): Promise<PeerId> {
+    if (this.shutdownPromise !== undefined) {
+      const error = shutdownError();
+      this.emit({ type: 'connect-failed', target, error });
+      throw error;
+    }
+    const controller = new AbortController();
+    const pending: PendingConnect = { target, controller, timer: undefined };
+    const onAbort = () =>
+      controller.abort(
+        new PeerlinkError(ReactorErrorCodes.ABORTED, `connect to ${target} aborted`, {
+          cause: signal?.reason,
+        }),
+      );
+    let conn: Connection;
+    try {
+      parseAddress(target);
+      if (signal?.aborted) onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      pending.timer = setTimeout(() => {
+        controller.abort(
+          new PeerlinkError(
+            ReactorErrorCodes.CONNECT_TIMEOUT,
+            `connect to ${target} timed out after ${this.config.connectTimeout} ms`,
+          ),
+        );
+      }, this.config.connectTimeout);
+      pending.timer.unref?.();
+      this.connects.add(pending);
+      controller.signal.throwIfAborted();
+      conn = await raceAbort(
+        this.transport.connect(target, { signal: controller.signal }),
+        controller.signal,
+      );
+    } catch (cause) {
+      this.endConnect(pending, signal, onAbort);
+      const error = controller.signal.aborted
+        ? (controller.signal.reason as Error)
+        : asError(cause);
+      if (this.log.enabled)
+        this.log.write('debug', { target, code: codeOf(error) }, 'connect failed');
+      this.emit({ type: 'connect-failed', target, error });
+      throw error;
+    }
+    this.endConnect(pending, signal, onAbort);
+    const peer = this.addPeer(conn, false);
+    if (this.log.enabled) this.log.write('debug', { peer: peer.id, target }, 'connected');
+    this.emit({
+      type: 'connected',
+      peer: peer.id,
+      target,
+      remoteAddress: conn.remoteAddress,
+      localAddress: conn.localAddress,
+    });
+    conn.start(peer);
+    return peer.id;
+  }
+
+  private endConnect(
+    pending: PendingConnect,
+    signal: AbortSignal | undefined,
+    onAbort: () => void,
+  ) {
+    clearTimeout(pending.timer);
+    signal?.removeEventListener('abort', onAbort);
+    this.connects.delete(pending);
+  }
+
+  /**
+   * Queues `message` for `peer`. Returns `'queued'`; or `'full'` when the send buffer has no room
+   * (a `send-buffer-full` event hands the message back; wait for {@link drained}); or
+   * `'no-such-peer'` (with a `no-such-peer` event) when the peer is unknown or disconnecting.
+   * Throws `ERR_MESSAGE_TOO_LARGE` or `ERR_ENCODE_FAILURE` when the message cannot be encoded.
+   */
+  send(peer: PeerId, message: M): SendResult {
+    const p = this.peers.get(peer);
+    if (p === undefined || p.state !== 'open') {
+      this.emit({ type: 'no-such-peer', peer });
+      return 'no-such-peer';
+    }
+    if (!p.stream.queue(message, this.clock())) {
+      p.wantsDrain = true;
+      this.emit({ type: 'send-buffer-full', peer, message });
+      return 'full';
+    }
+    if (!p.dirty && !p.blocked) {
+      p.dirty = true;
+      this.dirtyPeers.push(p);
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        queueMicrotask(this.flushAll);
+      }
+    }
+    return 'queued';
+  }
+
+  /**
+   * Resolves when `peer` can take more messages: at once if its send buffer has room and nothing
+   * was refused, else once it drains. Rejects with `ERR_NO_SUCH_PEER`, `ERR_PEER_DISCONNECTED` or
+   * `ERR_SHUTDOWN`. Ignoring the promise never causes an unhandled rejection.
+   */
+  drained(peer: PeerId): Promise<void> {
+    const p = this.peers.get(peer);
+    let promise: Promise<void>;
+    if (p === undefined || p.state !== 'open') {
+      promise = Promise.reject(noSuchPeer(peer));
+    } else if (!p.wantsDrain && p.stream.freeBytes > 0) {
+      promise = Promise.resolve();
+    } else {
+      p.wantsDrain = true;
+      promise = new Promise((resolve, reject) => {
+        p.waiters ??= [];
+        p.waiters.push({ resolve, reject });
+      });
+    }
+    promise.catch(noop);
+    return promise;
+  }
+
+  /**
+   * Disconnects `peer`: emits `disconnected` with reason `requested` at once and accepts no more
+   * messages for it, but still delivers what was already queued (within `txTimeout`) before the
+   * connection ends. Unknown peers get a `no-such-peer` event. Returns whether the peer existed.
+   */
+  disconnect(peer: PeerId): boolean {
+    const p = this.peers.get(peer);
+    if (p === undefined || p.state !== 'open') {
+      this.emit({ type: 'no-such-peer', peer });
+      return false;
+    }
+    this.report(p, { kind: 'requested' });
+    this.beginClosing(p);
+    return true;
+  }
+
+  /** Ids of the connected peers, in increasing order. */
+  get peerIds(): PeerId[] {
+    return [...this.peers.keys()];
+  }
+
+  /** Number of connected peers. */
+  get peerCount(): number {
+    return this.peers.size;
+  }
+
+  /**
+   * Shuts down: stops listening, aborts pending connects (they reject with `ERR_SHUTDOWN`), reports
+   * every peer `disconnected` (`requested`), flushes queued data for up to `flushTimeout` ms, then
+   * closes every connection. Pending {@link drained} promises reject; the event iterator ends once
+   * its queued events are consumed. Calling it again returns the same promise.
+   */
+  shutdown(options: ShutdownOptions = {}): Promise<void> {
+    this.shutdownPromise ??= this.runShutdown(options.flushTimeout ?? 1000);
+    return this.shutdownPromise;
+  }
+
+  private async runShutdown(flushTimeout: number): Promise<void> {
+    if (this.log.enabled) this.log.write('debug', { peers: this.peers.size }, 'shutting down');
+    clearInterval(this.housekeeping);
+    const listeners = this.listeners.splice(0);
+    for (const pending of [...this.connects]) pending.controller.abort(shutdownError());
+    for (const p of [...this.peers.values()]) {
+      this.report(p, { kind: 'requested' });
+      this.beginClosing(p);
+    }
+    await Promise.allSettled(listeners.map((l) => l.close()));
+    if (this.closing.size > 0) {
+      const allClosed = new Promise<void>((resolve) => {
+        this.closedAll = resolve;
+      });
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timedOut = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, flushTimeout);
+      });
+      await Promise.race([allClosed, timedOut]);
+      clearTimeout(timer);
+      this.closedAll = undefined;
+      const rest = [...this.closing];
+      if (rest.length > 0) {
+        const closed = new Promise<void>((resolve) => {
+          this.closedAll = resolve;
+        });
+        for (const p of rest) p.conn.close();
+        if (this.closing.size > 0) await closed;
+      }
+    }
+    // Wake an iterator waiting on an empty queue: it ends now.
+    this.wake();
+  }
+
+  // ------------------------------------------------------------------ events
+
+  /**
+   * Sets the synchronous event handler: every event is passed to it as it happens, with no
+   * queueing (the fast path). While a handler is set, {@link events} cannot be used. Events
+   * queued before the handler was set are handed to it first.
+   */
+  onEvent(handler: (event: ReactorEvent<M>) => void): void {
+    if (this.waiting !== undefined) {
+      throw new PeerlinkError(ErrorCodes.INVALID_ARGUMENT, 'events() is being iterated');
+    }
+    this.handler = handler;
+    for (let e = this.dequeue(); e !== undefined; e = this.dequeue()) handler(e);
+  }
+
+  /**
+   * The events as a bounded async iterable (capacity `eventCapacity`). Ends after shutdown once
+   * every queued event has been consumed. Only one consumer at a time.
+   */
+  events(): AsyncIterableIterator<ReactorEvent<M>> {
+    if (this.handler !== undefined) {
+      throw new PeerlinkError(ErrorCodes.INVALID_ARGUMENT, 'an onEvent handler is set');
+    }
+    const iterator: AsyncIterableIterator<ReactorEvent<M>> = {
+      next: () => this.nextEvent(),
+      return: async () => ({ done: true, value: undefined }),
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
+  }
+
+  /** Same as {@link events}. */
+  [Symbol.asyncIterator](): AsyncIterableIterator<ReactorEvent<M>> {
+    return this.events();
+  }
+
+  /** Events waiting in the queue. */
+  get queuedEvents(): number {
+    return this.queue.length - this.queueHead;
+  }
+
+  private nextEvent(): Promise<IteratorResult<ReactorEvent<M>>> {
+    const event = this.dequeue();
+    if (event !== undefined) return Promise.resolve({ done: false, value: event });
+    if (this.shutdownPromise !== undefined && this.closing.size === 0 && this.peers.size === 0) {
+      return Promise.resolve({ done: true, value: undefined });
+    }
+    return new Promise((resolve) => {
+      this.waiting = resolve;
+    });
+  }
+
+  private dequeue(): ReactorEvent<M> | undefined {
+    if (this.queueHead === this.queue.length) return undefined;
+    const event = this.queue[this.queueHead];
+    this.queue[this.queueHead++] = undefined;
+    if (this.queueHead === this.queue.length) {
+      this.queue.length = 0;
+      this.queueHead = 0;
+    } else if (this.queueHead >= 1024 && this.queueHead * 2 >= this.queue.length) {
+      this.queue = this.queue.slice(this.queueHead);
+      this.queueHead = 0;
+    }
+    if (this.pausedPeers.size > 0 && this.queuedEvents <= this.capacity >> 1) this.resumePaused();
+    return event;
+  }
+
+  /** Emits one event to the handler, the waiting consumer, or the queue. */
+  private emit(event: ReactorEvent<M>): void {
+    if (this.handler !== undefined) {
+      this.handler(event);
+      return;
+    }
+    const waiting = this.waiting;
+    if (waiting !== undefined) {
+      this.waiting = undefined;
+      waiting({ done: false, value: event });
+      return;
+    }
+    this.queue.push(event);
+  }
+
+  private wake(): void {
+    const waiting = this.waiting;
+    if (waiting === undefined || this.queuedEvents > 0) return;
+    if (this.shutdownPromise !== undefined && this.closing.size === 0 && this.peers.size === 0) {
+      this.waiting = undefined;
+      waiting({ done: true, value: undefined });
+    }
+  }
+
+  /** The message sink of every peer's stream. Returns false to stop decoding (queue full). */
+  deliver(p: Peer<M>, message: M, size: number): boolean {
+    if (p.state !== 'open') return false;
+    this.emit({ type: 'message', peer: p.id, message, size });
+    return this.handler !== undefined || this.queue.length - this.queueHead < this.capacity;
+  }
+
+  private resumePaused(): void {
+    const now = this.clock();
+    for (const p of [...this.pausedPeers]) {
+      if (this.queuedEvents >= this.capacity) break;
+      this.pausedPeers.delete(p);
+      p.paused = false;
+      if (p.state !== 'open') continue;
+      const error = p.stream.resumeReceive(p.sink, now);
+      if (error !== undefined) {
+        this.violation(p, error);
+        continue;
+      }
+      if (p.stream.hasBufferedInput) {
+        this.pause(p);
+        continue;
+      }
+      if (p.closedWith !== undefined) {
+        this.transportClosed(p, p.closedWith ?? undefined);
+        continue;
+      }
+      if (p.remoteEnded) {
+        this.endOfStream(p);
+        continue;
+      }
+      p.conn.resume();
+    }
+  }
+
+  private pause(p: Peer<M>): void {
+    if (p.paused) return;
+    p.paused = true;
+    this.pausedPeers.add(p);
+    p.conn.pause();
+  }
+
+  // ------------------------------------------------------------------ connection events
+
+  private accept(conn: Connection): void {
+    if (this.shutdownPromise !== undefined || this.inboundCount >= this.maxInbound) {
+      if (this.log.enabled) {
+        this.log.write(
+          'debug',
+          { remote: conn.remoteAddress },
+          'inbound connection refused: limit',
+        );
+      }
+      conn.close();
+      return;
+    }
+    if (this.acceptGate !== undefined) {
+      let ok = false;
+      try {
+        ok = this.acceptGate(conn.remoteAddress, conn.localAddress);
+      } catch {
+        ok = false;
+      }
+      if (!ok) {
+        conn.close();
+        return;
+      }
+    }
+    const peer = this.addPeer(conn, true);
+    if (this.log.enabled)
+      this.log.write('debug', { peer: peer.id, remote: conn.remoteAddress }, 'accepted');
+    this.emit({
+      type: 'accepted',
+      peer: peer.id,
+      remoteAddress: conn.remoteAddress,
+      localAddress: conn.localAddress,
+    });
+    conn.start(peer);
+  }
+
+  private listenError(address: string, error: Error): void {
+    if (this.log.enabled) this.log.write('warn', { address, code: codeOf(error) }, 'accept failed');
+    this.emit({ type: 'listen-error', address, error });
+  }
+
+  private addPeer(conn: Connection, inbound: boolean): Peer<M> {
+    const stream = new MessageStream(this.codec, this.config);
+    const peer = new Peer(this, nextPeerId++, conn, stream, inbound);
+    if (inbound) this.inboundCount++;
+    this.peers.set(peer.id, peer);
+    return peer;
+  }
+
+  /** @internal */
+  handleData(p: Peer<M>, chunk: Uint8Array): void {
+    if (p.state !== 'open') return;
+    const error = p.stream.handleData(chunk, p.sink, this.clock());
+    if (error !== undefined) this.violation(p, error);
+    else if (p.stream.hasBufferedInput && p.state === 'open') this.pause(p);
+  }
+
+  /** @internal */
+  handleDrain(p: Peer<M>): void {
+    if (p.state === 'closed') return;
+    p.blocked = false;
+    p.stream.handleDrain(this.clock());
+    this.flushPeer(p);
+  }
+
+  /** @internal */
+  handleEnd(p: Peer<M>): void {
+    if (p.state === 'closed') return;
+    p.remoteEnded = true;
+    if (p.state === 'open' && p.stream.hasBufferedInput) return; // reported after delivery
+    this.endOfStream(p);
+  }
+
+  private endOfStream(p: Peer<M>): void {
+    if (p.state === 'open') {
+      // The peer left: answer with our end once what we queued is out (within txTimeout).
+      this.report(p, { kind: 'left' });
+      this.beginClosing(p);
+    }
+  }
+
+  /** @internal */
+  handleClose(p: Peer<M>, error: Error | undefined): void {
+    if (p.state === 'closed') return;
+    if (p.state === 'open' && p.stream.hasBufferedInput) {
+      p.closedWith = error ?? null; // deliver the held-back input first
+      return;
+    }
+    this.transportClosed(p, error);
+  }
+
+  private transportClosed(p: Peer<M>, error: Error | undefined): void {
+    if (p.state === 'open') {
+      this.report(p, error === undefined ? { kind: 'left' } : { kind: 'error', error });
+    }
+    this.release(p);
+  }
+
+  private violation(p: Peer<M>, error: PeerlinkError): void {
+    if (this.log.enabled) {
+      this.log.write(
+        'debug',
+        { peer: p.id, code: error.code, reason: error.message },
+        'codec violation',
+      );
+    }
+    this.report(p, { kind: 'codec-violation', error });
+    p.state = 'closing';
+    p.conn.close();
+    this.release(p);
+  }
+
+  /** Emits the one `disconnected` event of a peer and forgets it as a peer. */
+  private report(p: Peer<M>, reason: DisconnectReason): void {
+    if (p.reported) return;
+    p.reported = true;
+    this.peers.delete(p.id);
+    if (p.inbound) this.inboundCount--;
+    if (p.paused) {
+      this.pausedPeers.delete(p);
+      p.paused = false;
+    }
+    if (p.waiters !== undefined) {
+      const error = new PeerlinkError(
+        ReactorErrorCodes.PEER_DISCONNECTED,
+        `peer ${p.id} disconnected (${reason.kind})`,
+      );
+      for (const w of p.waiters) w.reject(error);
+      p.waiters = undefined;
+    }
+    if (this.log.enabled) {
+      const code = 'error' in reason ? codeOf(reason.error) : undefined;
+      this.log.write('debug', { peer: p.id, reason: reason.kind, code }, 'disconnected');
+    }
+    this.emit({ type: 'disconnected', peer: p.id, reason });
+  }
+
+  /** Stops taking messages for `p`; flushes what is queued, then ends the connection. */
+  private beginClosing(p: Peer<M>): void {
+    if (p.state !== 'open') return;
+    p.state = 'closing';
+    this.closing.add(p);
+    if (!p.stream.hasQueuedData && !p.dirty) p.conn.end();
+    // else: the pending flush ends it once the queue is out.
+  }
+
+  /** The connection is gone for good. */
+  private release(p: Peer<M>): void {
+    if (p.state === 'closed') return;
+    p.state = 'closed';
+    this.closing.delete(p);
+    if (this.closing.size === 0 && this.closedAll !== undefined) this.closedAll();
+    this.wake();
+  }
+
+  // ------------------------------------------------------------------ flushing
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const list = this.dirtyPeers;
+    this.dirtyPeers = [];
+    for (let i = 0; i < list.length; i++) {
+      const p = list[i]!;
+      p.dirty = false;
+      this.flushPeer(p);
+    }
+  }
+
+  private flushPeer(p: Peer<M>): void {
+    if (p.state === 'closed' || p.blocked) return;
+    const now = this.clock();
+    const bytes = p.stream.pollTransmit(now);
+    if (bytes !== undefined && !p.conn.write(bytes)) {
+      p.blocked = true;
+      p.stream.handleBlocked(now);
+    }
+    if (p.state === 'closing') {
+      if (!p.blocked) p.conn.end();
+      return;
+    }
+    if (p.wantsDrain && p.stream.freeBytes > 0 && !p.blocked) {
+      p.wantsDrain = false;
+      const waiters = p.waiters;
+      p.waiters = undefined;
+      this.emit({ type: 'drained', peer: p.id });
+      if (waiters !== undefined) for (const w of waiters) w.resolve();
+    }
+  }
+
+  // ------------------------------------------------------------------ housekeeping
+
+  private tick(): void {
+    const now = this.clock();
+    for (const p of this.peers.values()) {
+      if (p.stream.isWriteStale(now)) {
+        if (this.log.enabled) this.log.write('debug', { peer: p.id }, 'write-stale');
+        this.report(p, { kind: 'write-stale' });
+        p.state = 'closing';
+        p.conn.reset();
+        this.release(p);
+      } else if (p.stream.isReceiveStale(now)) {
+        if (this.log.enabled) this.log.write('debug', { peer: p.id }, 'read-stale');
+        this.report(p, { kind: 'read-stale' });
+        p.state = 'closing';
+        p.conn.close();
+        this.release(p);
+      }
+    }
+    for (const p of this.closing) {
+      // A requested disconnect (or a peer that left) whose data does not leave in time.
+      if (p.stream.isWriteStale(now)) p.conn.reset();
+    }
+    this.sinceShrink += this.tickMs;
+    if (this.sinceShrink >= this.shrinkEvery) {
+      this.sinceShrink = 0;
+      for (const p of this.peers.values()) p.stream.shrinkBuffers();
+    }
+  }
+
+  private assertRunning(): void {
+    if (this.shutdownPromise !== undefined) throw shutdownError();
+  }
+}
+
+function noop(): void {}
+
+function positiveInt(field: string, value: number, infinityOk = false): number {
+  if (
+    (infinityOk && value === Number.POSITIVE_INFINITY) ||
+    (Number.isInteger(value) && value > 0)
+  ) {
+    return value;
+  }
+  throw new PeerlinkError(
+    ErrorCodes.INVALID_CONFIG,
+    `${field}: must be a positive integer, got ${value}`,
+  );
+}
+
+function shutdownError(): PeerlinkError {
+  return new PeerlinkError(ReactorErrorCodes.SHUTDOWN, 'the reactor is shut down');
+}
+
+function noSuchPeer(peer: PeerId): PeerlinkError {
+  return new PeerlinkError(ReactorErrorCodes.NO_SUCH_PEER, `no such peer: ${peer}`);
+}
+
+function asError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
+}
+
+function codeOf(error: Error): string | undefined {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * Settles with `promise`, or rejects with the signal's reason as soon as it aborts, whichever is
+ * first; a connection that arrives after the abort is closed so that nothing leaks.
+ */
+function raceAbort(promise: Promise<Connection>, signal: AbortSignal): Promise<Connection> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (conn) => {
+        signal.removeEventListener('abort', onAbort);
+        if (signal.aborted) {
+          conn.close();
+          reject(signal.reason);
+        } else {
+          resolve(conn);
+        }
+      },
+      (error) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
