@@ -18,6 +18,7 @@ export interface PeerlinkErrorOptions {
 export class PeerlinkError extends Error {
   /** A stable identifier of the failure, for example `ERR_CODEC_VIOLATION`. */
   readonly code: string;
+  // biome-ignore lint/correctness/noUnusedPrivateClassMembers: read through `in` by isInstance.
   private readonly [MARKER] = true;
 
   constructor(code: string, message: string, options?: PeerlinkErrorOptions) {

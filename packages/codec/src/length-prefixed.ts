@@ -86,7 +86,8 @@ export function lengthPrefixed<M>(
     if (length === VARINT_MALFORMED) return malformed('invalid varint length prefix');
     const start = prefixSize(length);
     const end = start + length;
-    if (end > maxSize) return malformed(`declared frame of ${end} bytes exceeds maxSize ${maxSize}`);
+    if (end > maxSize)
+      return malformed(`declared frame of ${end} bytes exceeds maxSize ${maxSize}`);
     if (bytes.length < end) return incomplete();
     return { start, end };
   }
@@ -116,22 +117,24 @@ export function lengthPrefixed<M>(
       if (bodySize !== undefined) {
         const n = bodySize(message);
         const p = writePrefix(sink, n);
-        const before = sink.length;
+        // Sizes, not offsets: a write that grows the sink moves the held bytes.
+        const before = sink.size;
         body.encode(message, sink);
-        if (sink.length - before !== n) {
+        if (sink.size - before !== n) {
           throw new PeerlinkError(
             ErrorCodes.ENCODE_FAILURE,
-            `body.size() said ${n} bytes but body.encode() wrote ${sink.length - before}`,
+            `body.size() said ${n} bytes but body.encode() wrote ${sink.size - before}`,
           );
         }
         return p + n;
       }
       if (prefix !== 'varint') {
-        const at = sink.reserve(4);
-        const before = sink.length;
+        // Offsets relative to `head`: a write that grows the sink moves the held bytes.
+        const at = sink.reserve(4) - sink.head;
+        const before = sink.size;
         body.encode(message, sink);
-        const n = sink.length - before;
-        sink.view.setUint32(at, n, little);
+        const n = sink.size - before;
+        sink.view.setUint32(sink.head + at, n, little);
         return 4 + n;
       }
       scratch ??= new ByteSink();

@@ -79,42 +79,48 @@ export class ByteSink {
   /** Appends a 16-bit unsigned integer, big-endian. Returns 2. */
   writeU16BE(value: number): number {
     checkUint(value, 0xffff);
-    this.view.setUint16(this.reserve(2), value, false);
+    const o = this.reserve(2);
+    this.view.setUint16(o, value, false);
     return 2;
   }
 
   /** Appends a 16-bit unsigned integer, little-endian. Returns 2. */
   writeU16LE(value: number): number {
     checkUint(value, 0xffff);
-    this.view.setUint16(this.reserve(2), value, true);
+    const o = this.reserve(2);
+    this.view.setUint16(o, value, true);
     return 2;
   }
 
   /** Appends a 32-bit unsigned integer, big-endian. Returns 4. */
   writeU32BE(value: number): number {
     checkUint(value, 0xffffffff);
-    this.view.setUint32(this.reserve(4), value, false);
+    const o = this.reserve(4);
+    this.view.setUint32(o, value, false);
     return 4;
   }
 
   /** Appends a 32-bit unsigned integer, little-endian. Returns 4. */
   writeU32LE(value: number): number {
     checkUint(value, 0xffffffff);
-    this.view.setUint32(this.reserve(4), value, true);
+    const o = this.reserve(4);
+    this.view.setUint32(o, value, true);
     return 4;
   }
 
   /** Appends a 64-bit unsigned integer (a `bigint` from 0 to 2^64 - 1), big-endian. Returns 8. */
   writeU64BE(value: bigint): number {
     checkU64(value);
-    this.view.setBigUint64(this.reserve(8), value, false);
+    const o = this.reserve(8);
+    this.view.setBigUint64(o, value, false);
     return 8;
   }
 
   /** Appends a 64-bit unsigned integer (a `bigint` from 0 to 2^64 - 1), little-endian. Returns 8. */
   writeU64LE(value: bigint): number {
     checkU64(value);
-    this.view.setBigUint64(this.reserve(8), value, true);
+    const o = this.reserve(8);
+    this.view.setBigUint64(o, value, true);
     return 8;
   }
 

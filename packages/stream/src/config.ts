@@ -89,7 +89,10 @@ export const DEFAULT_STREAM_CONFIG = Object.freeze({
  * bytes. Throws a `PeerlinkError` with code `ERR_INVALID_CONFIG` whose message starts with the name
  * of the offending field.
  */
-export function resolveStreamConfig(maxSize: number, options: StreamConfigOptions = {}): StreamConfig {
+export function resolveStreamConfig(
+  maxSize: number,
+  options: StreamConfigOptions = {},
+): StreamConfig {
   if (!Number.isSafeInteger(maxSize) || maxSize <= 0) {
     invalid('maxSize', `must be a positive integer, got ${maxSize}`);
   }
@@ -129,7 +132,10 @@ function multiple(field: string, value: number): number {
 
 function bytes(field: string, value: number, zeroOk: boolean): number {
   if (!Number.isSafeInteger(value) || value < 0 || (!zeroOk && value === 0)) {
-    invalid(field, `must be a ${zeroOk ? 'non-negative' : 'positive'} integer number of bytes, got ${value}`);
+    invalid(
+      field,
+      `must be a ${zeroOk ? 'non-negative' : 'positive'} integer number of bytes, got ${value}`,
+    );
   }
   return value;
 }
@@ -142,8 +148,16 @@ function minimum(field: string, given: number | undefined, fallback: number, max
 }
 
 function duration(field: string, value: number, zeroOk: boolean): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!zeroOk && value === 0)) {
-    invalid(field, `must be a ${zeroOk ? 'non-negative' : 'positive'} number of milliseconds, got ${value}`);
+  if (
+    typeof value !== 'number' ||
+    !Number.isFinite(value) ||
+    value < 0 ||
+    (!zeroOk && value === 0)
+  ) {
+    invalid(
+      field,
+      `must be a ${zeroOk ? 'non-negative' : 'positive'} number of milliseconds, got ${value}`,
+    );
   }
   return value;
 }

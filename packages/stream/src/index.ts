@@ -13,8 +13,8 @@ export {
 } from './config.js';
 export { type MessageSink, MessageStream } from './message-stream.js';
 export type {
-  ConnectionHandler,
   Connection,
+  ConnectionHandler,
   ConnectOptions,
   Listener,
   ListenHandler,

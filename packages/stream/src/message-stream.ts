@@ -7,11 +7,14 @@ import { resolveStreamConfig, type StreamConfig, type StreamConfigOptions } from
  * after this message: the rest of the input is kept, undecoded, until
  * {@link MessageStream.resumeReceive}.
  */
+// biome-ignore lint/suspicious/noConfusingVoidType: lets a sink be a plain `(m) => { ... }`.
 export type MessageSink<M> = (message: M, size: number) => boolean | undefined | void;
 
 const EMPTY = new Uint8Array(0);
 /** Send slabs double from `txBufMinSize` up to this size, in bytes. */
 const SLAB_SIZE = 65536;
+/** The first step, in bytes, in which a pending partial message takes bytes from a new chunk. */
+const MIN_COPY_STEP = 64;
 
 /**
  * The transport-agnostic core of one connection: message reassembly on the receive side, encoding
@@ -83,8 +86,13 @@ export class MessageStream<M> {
       this.append(chunk, 0, chunk.length);
       return undefined;
     }
-    if (this.rxEnd > this.rxStart) return this.completePartial(chunk, sink, now);
-    return this.decodeChunk(chunk, 0, sink, now);
+    let offset = 0;
+    // A partial message is pending: complete it with bytes from the chunk first.
+    while (this.rxEnd > this.rxStart && offset < chunk.length) {
+      offset = this.completePartial(chunk, offset, sink, now);
+      if (offset < 0) return this.failure;
+    }
+    return this.decodeChunk(chunk, offset, sink, now);
   }
 
   /**
@@ -94,10 +102,12 @@ export class MessageStream<M> {
     if (this.failure !== undefined) return this.failure;
     if (!this.stopped) return undefined;
     this.stopped = false;
-    return this.drainBuffered(sink, now);
+    const error = this.drainBuffered(sink, now);
+    if (this.stopped && this.rxEnd === this.rxStart) this.stopped = false;
+    return error;
   }
 
-  /** Whether complete input is held back because the sink asked to stop. */
+  /** Whether input is held back because the sink asked to stop. */
   get hasBufferedInput(): boolean {
     return this.stopped;
   }
@@ -125,6 +135,7 @@ export class MessageStream<M> {
     return limit > 0 && now - this.partialSince > limit;
   }
 
+  /** Decodes straight from `chunk` (the reassembly buffer is empty), from `offset` on. */
   private decodeChunk(
     chunk: Uint8Array,
     offset: number,
@@ -147,64 +158,70 @@ export class MessageStream<M> {
       offset += size;
       this.partialSince = Number.NaN;
       if (this.stopped) {
-        this.stopped = false;
-        if (offset < end) {
-          this.append(chunk, offset, end);
-          this.stopped = true;
-        }
+        this.holdBack(chunk, offset);
         return undefined;
       }
     }
     return undefined;
   }
 
-  /** A partial message is pending: complete it with bytes from `chunk`, then go on from there. */
+  /**
+   * A partial message is pending: feed it bytes of `chunk` from `offset` on, in growing steps
+   * (so that only about what the message needs is copied, not the whole chunk), until it
+   * completes. Returns the chunk offset to go on decoding from, or -1 when this chunk is done
+   * with (wholly buffered, held back, or the stream failed).
+   */
   private completePartial(
     chunk: Uint8Array,
+    offset: number,
     sink: MessageSink<M>,
     now: number,
-  ): PeerlinkError | undefined {
+  ): number {
+    const limit = this.config.rxLimit;
     const old = this.rxEnd - this.rxStart;
-    const take = Math.min(this.config.rxLimit - old, chunk.length);
-    this.append(chunk, 0, take);
-    const size = this.decodeOne(this.rx.subarray(this.rxStart, this.rxEnd), sink);
-    if (size < 0) {
-      if (this.failure !== undefined) return this.failure;
+    let from = offset;
+    let step = Math.max(old, MIN_COPY_STEP);
+    let size: number;
+    for (;;) {
+      const n = Math.min(step, chunk.length - from, limit - (this.rxEnd - this.rxStart));
+      this.append(chunk, from, from + n);
+      from += n;
+      size = this.decodeOne(this.rx.subarray(this.rxStart, this.rxEnd), sink);
+      if (size >= 0) break;
+      if (this.failure !== undefined) return -1;
       const held = this.rxEnd - this.rxStart;
-      if (held >= this.config.rxLimit) return this.fail(rxLimit(held, this.config.rxLimit));
-      return undefined;
+      if (held >= limit) {
+        this.fail(rxLimit(held, limit));
+        return -1;
+      }
+      if (from === chunk.length) return -1;
+      step *= 2;
     }
     this.partialSince = Number.NaN;
-    const wasStopped = this.stopped;
-    this.stopped = false;
     if (size >= old) {
-      // The usual case: the message ended inside the chunk. Drop the copied bytes and decode
-      // the rest straight from the chunk.
+      // The usual case: the message ended inside the bytes just copied from the chunk. Drop the
+      // buffer and go on straight from the chunk.
       this.rxStart = this.rxEnd = 0;
-      const next = size - old;
-      if (wasStopped) {
-        if (next < chunk.length) {
-          this.append(chunk, next, chunk.length);
-          this.stopped = true;
-        }
-        return undefined;
-      }
-      return this.decodeChunk(chunk, next, sink, now);
+      const next = offset + (size - old);
+      if (!this.stopped) return next;
+      this.holdBack(chunk, next);
+      return -1;
     }
-    // A codec that completed a message inside bytes it earlier called incomplete: go the slow,
-    // general way through the buffer.
+    // A codec that completed a message inside bytes it earlier called incomplete (it looks
+    // ahead): go the general way through the buffer, then on with the rest of the chunk.
     this.rxStart += size;
-    if (wasStopped) {
-      this.append(chunk, take, chunk.length);
-      this.stopped = true;
-      return undefined;
+    if (!this.stopped) {
+      if (this.drainBuffered(sink, now) !== undefined) return -1;
+      if (!this.stopped) return from;
     }
-    const err = this.drainBuffered(sink, now);
-    if (err !== undefined || take === chunk.length) return err;
-    return this.handleData(chunk.subarray(take), sink, now);
+    this.holdBack(chunk, from);
+    return -1;
   }
 
-  /** Decodes messages held in the buffer until it holds only a partial one (or the sink stops). */
+  /**
+   * Decodes messages held in the buffer until it holds only a partial one or the sink stops (then
+   * `stopped` stays set, even if the buffer is empty: the caller decides).
+   */
   private drainBuffered(sink: MessageSink<M>, now: number): PeerlinkError | undefined {
     while (this.rxEnd > this.rxStart) {
       const size = this.decodeOne(this.rx.subarray(this.rxStart, this.rxEnd), sink);
@@ -218,16 +235,21 @@ export class MessageStream<M> {
       }
       this.rxStart += size;
       this.partialSince = Number.NaN;
-      if (this.stopped) {
-        if (this.rxStart === this.rxEnd) {
-          this.stopped = false;
-          this.rxStart = this.rxEnd = 0;
-        }
-        return undefined;
-      }
+      if (this.stopped) break;
     }
-    this.rxStart = this.rxEnd = 0;
+    if (this.rxStart === this.rxEnd) this.rxStart = this.rxEnd = 0;
     return undefined;
+  }
+
+  /**
+   * The sink asked to stop: keep `chunk[from..]` after what is buffered, undecoded, until
+   * {@link resumeReceive}. Held-back input is complete data the peer was entitled to send, so it
+   * may take the buffer past the receive limit by up to one chunk.
+   */
+  private holdBack(chunk: Uint8Array, from: number): void {
+    this.stopped = false; // so that `append` sizes the buffer to fit, not to double
+    if (from < chunk.length) this.append(chunk, from, chunk.length);
+    this.stopped = this.rxEnd > this.rxStart;
   }
 
   /**
@@ -326,28 +348,38 @@ export class MessageStream<M> {
    * buffer already holds the limit or more.
    *
    * Throws `ERR_MESSAGE_TOO_LARGE` for a message larger than `maxSize` (it could never be
-   * decoded by the peer) and `ERR_ENCODE_FAILURE` when the codec throws or misreports its size;
-   * the buffer is left as it was.
+   * decoded by the peer) and `ERR_ENCODE_FAILURE` when the codec's `encode` or `sizeHint` throws,
+   * `sizeHint` returns something other than a non-negative integer, or `encode` misreports the
+   * bytes it wrote; the buffer is left as it was.
    */
   queue(message: M, now: number): boolean {
     const held = this.tx.size;
     const limit = this.config.txLimit;
     if (this.hint !== undefined) {
-      const size = this.hint(message);
+      let size: number;
+      try {
+        size = this.hint(message);
+      } catch (cause) {
+        throw new PeerlinkError(ErrorCodes.ENCODE_FAILURE, 'codec sizeHint threw', { cause });
+      }
+      if (!Number.isSafeInteger(size) || size < 0) {
+        throw new PeerlinkError(ErrorCodes.ENCODE_FAILURE, `codec sizeHint returned ${size}`);
+      }
       if (size > this.codec.maxSize) throw tooLarge(size, this.codec.maxSize);
       if (held + size > limit) return false;
     } else if (held >= limit) {
       return false;
     }
-    const before = this.tx.length;
+    // Sizes, not offsets: an encode that grows the sink moves the held bytes.
+    const before = this.tx.size;
     let reported: number;
     try {
       reported = this.codec.encode(message, this.tx);
     } catch (cause) {
-      this.tx.truncate(this.tx.length - before);
+      this.tx.truncate(this.tx.size - before);
       throw new PeerlinkError(ErrorCodes.ENCODE_FAILURE, 'codec encode threw', { cause });
     }
-    const written = this.tx.length - before;
+    const written = this.tx.size - before;
     if (written > this.codec.maxSize) {
       this.tx.truncate(written);
       throw tooLarge(written, this.codec.maxSize);
