@@ -1,0 +1,275 @@
+// Core micro-benchmark (issue 2): decoding 12-byte messages from 64 KiB chunks through
+// MessageStream.handleData, and queueing 12-byte messages (queue + pollTransmit).
+//
+// The codec is the fixed-size one of the Rust crate's pingpong example: a 4-byte tag ('ping' or
+// 'pong') followed by a u64 little-endian counter, 12 bytes, no length prefix.
+//
+// Usage: node core/core-bench.mjs [--quick] [--json]   (needs `tsc -b` at the root first)
+
+import { decoded, incomplete, malformed, readU32LE } from '@peerlink/codec';
+import { MessageStream } from '@peerlink/stream';
+
+const quick = process.argv.includes('--quick');
+const asJson = process.argv.includes('--json');
+const CHUNK = 64 * 1024;
+const SIZE = 12;
+const PING = 0x676e6970; // 'ping' read as u32 LE
+const PONG = 0x676e6f70; // 'pong' read as u32 LE
+
+/** @typedef {{ kind: 'ping' | 'pong', n: number }} PingPong */
+
+/** @type {import('@peerlink/codec').Codec<PingPong>} */
+export const pingPongCodec = {
+  maxSize: SIZE,
+  encode(message, sink) {
+    const o = sink.reserve(SIZE);
+    const b = sink.buffer;
+    const tag = message.kind === 'ping' ? PING : PONG;
+    b[o] = tag & 0xff;
+    b[o + 1] = (tag >>> 8) & 0xff;
+    b[o + 2] = (tag >>> 16) & 0xff;
+    b[o + 3] = tag >>> 24;
+    const lo = message.n >>> 0;
+    const hi = Math.floor(message.n / 4294967296) >>> 0;
+    sink.view.setUint32(o + 4, lo, true);
+    sink.view.setUint32(o + 8, hi, true);
+    return SIZE;
+  },
+  decode(bytes) {
+    if (bytes.length < SIZE) return incomplete();
+    const tag = readU32LE(bytes, 0);
+    const n = readU32LE(bytes, 4) + readU32LE(bytes, 8) * 4294967296;
+    if (tag === PING) return decoded({ kind: 'ping', n }, SIZE);
+    if (tag === PONG) return decoded({ kind: 'pong', n }, SIZE);
+    return malformed('unknown tag');
+  },
+  sizeHint() {
+    return SIZE;
+  },
+};
+
+/** A continuous stream of messages, cut into 64 KiB chunks (3 chunks hold exactly 16,384). */
+function makeChunks() {
+  const period = 3; // 3 × 65,536 = 16,384 × 12
+  const all = new Uint8Array(CHUNK * period);
+  const view = new DataView(all.buffer);
+  for (let i = 0; i < all.length / SIZE; i++) {
+    view.setUint32(i * SIZE, i % 2 === 0 ? PING : PONG, true);
+    view.setUint32(i * SIZE + 4, i, true);
+    view.setUint32(i * SIZE + 8, 0, true);
+  }
+  const chunks = [];
+  for (let c = 0; c < period; c++) chunks.push(all.slice(c * CHUNK, (c + 1) * CHUNK));
+  return chunks;
+}
+
+function decodeBench(totalMessages) {
+  const chunks = makeChunks();
+  const perPeriod = (CHUNK * chunks.length) / SIZE;
+  const stream = new MessageStream(pingPongCodec);
+  let count = 0;
+  let sum = 0;
+  const sink = (m) => {
+    count++;
+    sum += m.n;
+  };
+  let maxBuffered = 0;
+  let maxCapacity = 0;
+  const periods = Math.ceil(totalMessages / perPeriod);
+  const t0 = process.hrtime.bigint();
+  for (let p = 0; p < periods; p++) {
+    for (let c = 0; c < chunks.length; c++) {
+      const err = stream.handleData(chunks[c], sink);
+      if (err !== undefined) throw err;
+      if (stream.bufferedBytes > maxBuffered) maxBuffered = stream.bufferedBytes;
+      if (stream.rxCapacity > maxCapacity) maxCapacity = stream.rxCapacity;
+    }
+  }
+  const ns = Number(process.hrtime.bigint() - t0);
+  const expected = periods * perPeriod;
+  if (count !== expected) throw new Error(`decoded ${count} messages, expected ${expected}`);
+  const expectedSum = periods * ((perPeriod * (perPeriod - 1)) / 2);
+  if (sum !== expectedSum) throw new Error(`checksum ${sum}, expected ${expectedSum}`);
+  return {
+    messages: count,
+    seconds: ns / 1e9,
+    msgsPerSec: count / (ns / 1e9),
+    maxBufferedBytes: maxBuffered,
+    maxRxCapacity: maxCapacity,
+  };
+}
+
+/**
+ * Counts what the receive path copies: every `Uint8Array.prototype.set` call made inside
+ * handleData over a few periods, and how many messages were decoded from memory other than the
+ * incoming chunk (that is, from the reassembly buffer).
+ */
+function copyAudit() {
+  const chunks = makeChunks();
+  let fromChunk = 0;
+  let fromBuffer = 0;
+  let current = /** @type {Uint8Array | undefined} */ (undefined);
+  const codec = {
+    ...pingPongCodec,
+    decode(bytes) {
+      const r = pingPongCodec.decode(bytes);
+      if (r.kind === 'message') {
+        if (bytes.buffer === current?.buffer) fromChunk++;
+        else fromBuffer++;
+      }
+      return r;
+    },
+  };
+  const stream = new MessageStream(codec);
+  const realSet = Uint8Array.prototype.set;
+  let copiedBytes = 0;
+  let copies = 0;
+  let largestCopy = 0;
+  Uint8Array.prototype.set = function (source, offset) {
+    copies++;
+    const n = source.length ?? 0;
+    copiedBytes += n;
+    if (n > largestCopy) largestCopy = n;
+    return realSet.call(this, source, offset);
+  };
+  let chunksFed = 0;
+  try {
+    for (let p = 0; p < 10; p++) {
+      for (const chunk of chunks) {
+        current = chunk;
+        const err = stream.handleData(chunk, () => {});
+        if (err !== undefined) throw err;
+        chunksFed++;
+      }
+    }
+  } finally {
+    Uint8Array.prototype.set = realSet;
+  }
+  return {
+    chunksFed,
+    bytesFed: chunksFed * CHUNK,
+    copies,
+    copiedBytes,
+    largestCopy,
+    decodedFromChunk: fromChunk,
+    decodedFromReassemblyBuffer: fromBuffer,
+  };
+}
+
+function queueBench(totalMessages) {
+  const stream = new MessageStream(pingPongCodec);
+  const msg = { kind: /** @type {'ping'} */ ('ping'), n: 0 };
+  let bytesOut = 0;
+  let polls = 0;
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < totalMessages; i++) {
+    msg.n = i;
+    if (!stream.queue(msg, 0)) {
+      const bytes = stream.pollTransmit(0);
+      bytesOut += bytes?.length ?? 0;
+      polls++;
+      if (!stream.queue(msg, 0)) throw new Error('queue refused after pollTransmit');
+    }
+  }
+  bytesOut += stream.pollTransmit(0)?.length ?? 0;
+  const ns = Number(process.hrtime.bigint() - t0);
+  if (bytesOut !== totalMessages * SIZE) throw new Error(`sent ${bytesOut} bytes`);
+  return {
+    messages: totalMessages,
+    seconds: ns / 1e9,
+    msgsPerSec: totalMessages / (ns / 1e9),
+    pollTransmitCalls: polls + 1,
+    bytesPerPoll: Math.round(bytesOut / (polls + 1)),
+  };
+}
+
+/** A fresh object per message, as a user would send (`{ kind: 'ping', n }`). */
+function queueFreshBench(totalMessages) {
+  const stream = new MessageStream(pingPongCodec);
+  const t0 = process.hrtime.bigint();
+  let bytesOut = 0;
+  for (let i = 0; i < totalMessages; i++) {
+    const msg = { kind: /** @type {'ping'} */ ('ping'), n: i };
+    if (!stream.queue(msg, 0)) {
+      bytesOut += stream.pollTransmit(0)?.length ?? 0;
+      stream.queue(msg, 0);
+    }
+  }
+  bytesOut += stream.pollTransmit(0)?.length ?? 0;
+  const ns = Number(process.hrtime.bigint() - t0);
+  if (bytesOut !== totalMessages * SIZE) throw new Error(`sent ${bytesOut} bytes`);
+  return { messages: totalMessages, seconds: ns / 1e9, msgsPerSec: totalMessages / (ns / 1e9) };
+}
+
+function median(values) {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+function main() {
+  const total = quick ? 5_000_000 : 30_000_000;
+  const runs = quick ? 3 : 5;
+  // Warm-up: let the JIT settle before timing.
+  decodeBench(2_000_000);
+  queueBench(2_000_000);
+  const decodeRuns = [];
+  const queueRuns = [];
+  const queueFreshRuns = [];
+  for (let r = 0; r < runs; r++) {
+    decodeRuns.push(decodeBench(total));
+    queueRuns.push(queueBench(total));
+    queueFreshRuns.push(queueFreshBench(total));
+  }
+  const audit = copyAudit();
+  const result = {
+    node: process.version,
+    runs,
+    messagesPerRun: total,
+    decode: {
+      medianMsgsPerSec: median(decodeRuns.map((r) => r.msgsPerSec)),
+      minMsgsPerSec: Math.min(...decodeRuns.map((r) => r.msgsPerSec)),
+      maxMsgsPerSec: Math.max(...decodeRuns.map((r) => r.msgsPerSec)),
+      maxBufferedBytes: Math.max(...decodeRuns.map((r) => r.maxBufferedBytes)),
+      maxRxCapacity: Math.max(...decodeRuns.map((r) => r.maxRxCapacity)),
+    },
+    queue: {
+      medianMsgsPerSec: median(queueRuns.map((r) => r.msgsPerSec)),
+      minMsgsPerSec: Math.min(...queueRuns.map((r) => r.msgsPerSec)),
+      maxMsgsPerSec: Math.max(...queueRuns.map((r) => r.msgsPerSec)),
+      bytesPerPoll: queueRuns[0].bytesPerPoll,
+    },
+    queueFreshObjects: {
+      medianMsgsPerSec: median(queueFreshRuns.map((r) => r.msgsPerSec)),
+    },
+    copyAudit: audit,
+  };
+  if (asJson) {
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    return;
+  }
+  const m = (v) => `${(v / 1e6).toFixed(2)} M msgs/s`;
+  console.log(`core micro-benchmark, node ${process.version}, median of ${runs} × ${total} msgs`);
+  console.log(
+    `decode 12-byte msgs from 64 KiB chunks: ${m(result.decode.medianMsgsPerSec)} ` +
+      `(min ${m(result.decode.minMsgsPerSec)}, max ${m(result.decode.maxMsgsPerSec)}; target ≥ 10 M)`,
+  );
+  console.log(
+    `  reassembly buffer: at most ${result.decode.maxBufferedBytes} bytes held, ` +
+      `capacity at most ${result.decode.maxRxCapacity} bytes`,
+  );
+  console.log(
+    `  copy audit over ${audit.chunksFed} chunks (${audit.bytesFed} bytes): ${audit.copies} copies, ` +
+      `${audit.copiedBytes} bytes copied, largest ${audit.largestCopy} bytes; ` +
+      `${audit.decodedFromChunk} msgs decoded in place, ${audit.decodedFromReassemblyBuffer} from the buffer`,
+  );
+  console.log(
+    `queue + pollTransmit 12-byte msgs (one reused message object): ${m(result.queue.medianMsgsPerSec)} ` +
+      `(min ${m(result.queue.minMsgsPerSec)}, max ${m(result.queue.maxMsgsPerSec)}; ` +
+      `${result.queue.bytesPerPoll} bytes per pollTransmit)`,
+  );
+  console.log(
+    `queue + pollTransmit, a fresh message object each: ${m(result.queueFreshObjects.medianMsgsPerSec)}`,
+  );
+}
+
+main();
