@@ -11,8 +11,9 @@ export interface ByteSinkOptions {
   /** Capacity of the first buffer, in bytes. Default 256. No memory is taken until the first write. */
   initialCapacity?: number;
   /**
-   * Growth stops doubling at this capacity, in bytes; past it the sink grows only by what a write
-   * needs. Default 65536 (64 KiB).
+   * Growth doubles the buffer up to this capacity, in bytes; a fresh buffer (after everything was
+   * taken) starts again at most this large. Past it, a sink that holds more grows to twice what it
+   * holds (or what a write needs). Default 65536 (64 KiB).
    */
   slabSize?: number;
 }
@@ -194,8 +195,12 @@ export class ByteSink {
 
   private grow(n: number): void {
     const size = this.size;
-    const doubled = Math.min(Math.max(this.buffer.length * 2, this.initialCapacity), this.slabSize);
-    this.resize(Math.max(size + n, doubled));
+    const need = size + n;
+    let cap = Math.min(Math.max(this.buffer.length * 2, this.initialCapacity), this.slabSize);
+    // Past the slab size, grow with what is held (doubling it), so that many small writes into a
+    // large held batch cost amortised linear time, not one full copy each.
+    if (need > cap) cap = Math.max(need, size * 2);
+    this.resize(cap);
   }
 
   private setBuffer(buffer: Uint8Array): void {
