@@ -1,1 +1,19 @@
-export {};
+/**
+ * The Node TCP transport for peerlink: listen on IPv4/IPv6 addresses, accept, connect by IP or
+ * DNS name, directly or through a connector (a SOCKS5 proxy such as Tor, or your own).
+ *
+ * @packageDocumentation
+ */
+export { MAX_CHUNK, TcpConnection } from './connection.js';
+export { type TcpErrorCode, TcpErrorCodes } from './errors.js';
+export { ProxyReplyError, type Socks5ConnectorOptions, socks5Connector } from './socks5.js';
+export {
+  type Connector,
+  type ConnectorOptions,
+  type DirectConnectorOptions,
+  directConnector,
+  type Lookup,
+  type LookupAddress,
+  type TcpTransportOptions,
+  tcpTransport,
+} from './transport.js';

@@ -1,0 +1,334 @@
+import { lookup as dnsLookup } from 'node:dns/promises';
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import { PeerlinkError } from '@peerlink/codec';
+import {
+  type Connection,
+  type ConnectOptions,
+  formatAddress,
+  type HostPort,
+  type Listener,
+  type ListenHandler,
+  parseAddress,
+  type Transport,
+} from '@peerlink/stream';
+import { onreadOption, TcpConnection } from './connection.js';
+import { TcpErrorCodes } from './errors.js';
+
+/** What a connector is given besides the target. */
+export interface ConnectorOptions {
+  /**
+   * Aborted when the connect is cancelled or times out (the reactor's `connectTimeout`). On abort
+   * the connector destroys whatever it opened and rejects with `signal.reason`.
+   */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Produces a connected socket for `target`: a `net.Socket`, or any `Duplex` that behaves like one
+ * (`'data'`, `'end'`, `'drain'`, `'error'`, `'close'`, `pause`/`resume`, `end`, `destroy`).
+ * Called once per connect. Resolves once with an open, paused duplex that has an `'error'`
+ * listener of its own; or rejects once, with an `Error` carrying a `code`. See the README.
+ */
+export type Connector = (target: HostPort, options: ConnectorOptions) => Promise<Duplex>;
+
+/** One resolved address, as `dns.promises.lookup(name, { all: true })` returns them. */
+export interface LookupAddress {
+  /** An IPv4 or IPv6 address (no brackets). */
+  readonly address: string;
+  /** 4 or 6. */
+  readonly family: number;
+}
+
+/**
+ * Resolves a host name to its addresses, in the order to try them. The default is
+ * `dns.promises.lookup(hostname, { all: true })` (the system resolver, `/etc/hosts` included).
+ * The signal is aborted when the connect is; a lookup that ignores it is abandoned anyway.
+ */
+export type Lookup = (
+  hostname: string,
+  options: { readonly signal: AbortSignal },
+) => Promise<readonly LookupAddress[]>;
+
+/** Options of {@link directConnector}. */
+export interface DirectConnectorOptions {
+  /** How host names are resolved. Default: `dns.promises.lookup` with `all: true`. */
+  lookup?: Lookup;
+}
+
+/** Options of {@link tcpTransport}. */
+export interface TcpTransportOptions {
+  /**
+   * How outbound sockets are made. Default: a direct TCP connect (see {@link directConnector}),
+   * which also reads with Node's `onread` option. A custom connector's sockets read through
+   * `'data'` events.
+   */
+  connector?: Connector;
+  /** How the default connector resolves host names (ignored with `connector`). */
+  lookup?: Lookup;
+  /**
+   * How the default connector's sockets receive: `'onread'` (one shared 64 KiB buffer, no
+   * allocation per read) or `'data'` (a `Buffer` per read, as with any socket). Accepted sockets
+   * always use `'data'` (Node has no `onread` for them). Default: `'onread'`.
+   */
+  readMode?: 'onread' | 'data';
+}
+
+const defaultLookup: Lookup = (hostname) => dnsLookup(hostname, { all: true, order: 'verbatim' });
+
+function codeOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function noop(): void {}
+
+/** Settles with `promise`, or rejects with `signal.reason` on abort (`late` gets a late value). */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal, late: (v: T) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    const onAbort = () => {
+      settled = true;
+      reject(signal.reason);
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        if (settled) late(value);
+        else resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        if (!settled) reject(error);
+      },
+    );
+  });
+}
+
+/** The error for a connect whose every attempt failed: `ECONNREFUSED` wins over other codes. */
+function connectFailure(target: string, errors: readonly unknown[], cause: unknown): PeerlinkError {
+  const flat = errors.flatMap((e) => (e instanceof AggregateError ? e.errors : [e]));
+  const chosen = flat.find((e) => codeOf(e) === 'ECONNREFUSED') ?? flat[0] ?? cause;
+  const code = codeOf(chosen) ?? codeOf(cause) ?? TcpErrorCodes.CONNECTOR;
+  return new PeerlinkError(code, `connect ${target}: ${messageOf(chosen)}`, { cause });
+}
+
+/**
+ * Makes a connector's rejection a `PeerlinkError` with a `code`: `PeerlinkError`s pass through,
+ * an `AggregateError` (Node's `autoSelectFamily`) is unwrapped to the code of its parts.
+ */
+function connectError(target: string, error: unknown): unknown {
+  if (PeerlinkError.isInstance(error)) return error;
+  if (error instanceof AggregateError) return connectFailure(target, error.errors, error);
+  return connectFailure(target, [error], error);
+}
+
+async function resolveHost(host: string, signal: AbortSignal, lookup: Lookup): Promise<string[]> {
+  if (net.isIP(host) !== 0) return [host];
+  let addresses: readonly LookupAddress[];
+  try {
+    addresses = await abortable(lookup(host, { signal }), signal, noop);
+  } catch (error) {
+    if (signal.aborted) throw signal.reason;
+    throw new PeerlinkError(TcpErrorCodes.DNS, `resolve ${host}: ${messageOf(error)}`, {
+      cause: error,
+    });
+  }
+  if (addresses.length === 0) {
+    throw new PeerlinkError(TcpErrorCodes.DNS, `resolve ${host}: no addresses`);
+  }
+  return addresses.map((a) => a.address);
+}
+
+/** One TCP connect to an IP address. The socket comes back paused, with its 'error' listener. */
+function connectOne(
+  address: string,
+  port: number,
+  signal: AbortSignal,
+  onread: boolean,
+): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({
+      host: address,
+      port,
+      allowHalfOpen: true,
+      noDelay: true,
+      ...(onread ? { onread: onreadOption } : {}),
+    });
+    socket.pause();
+    // Attached at creation and kept until the socket closes: no error is ever unhandled.
+    socket.on('error', noop);
+    const onAbort = () => {
+      socket.off('connect', onConnect).off('error', onError).destroy();
+      reject(signal.reason);
+    };
+    const onConnect = () => {
+      signal.removeEventListener('abort', onAbort);
+      socket.off('error', onError);
+      resolve(socket);
+    };
+    const onError = (error: Error) => {
+      signal.removeEventListener('abort', onAbort);
+      socket.off('connect', onConnect);
+      reject(error);
+    };
+    socket.once('connect', onConnect).once('error', onError);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** @internal Resolves `target` and tries its addresses one after another; first success wins. */
+export async function connectDirect(
+  target: HostPort,
+  signal: AbortSignal,
+  lookup: Lookup,
+  onread: boolean,
+): Promise<net.Socket> {
+  signal.throwIfAborted();
+  const addresses = await resolveHost(target.host, signal, lookup);
+  const errors: unknown[] = [];
+  for (const address of addresses) {
+    try {
+      return await connectOne(address, target.port, signal, onread);
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      errors.push(error);
+    }
+  }
+  const name = formatAddress(target.host, target.port);
+  throw connectFailure(name, errors, errors.length === 1 ? errors[0] : new AggregateError(errors));
+}
+
+/**
+ * The direct connector: resolves a host name with `lookup` (IP addresses are used as they are),
+ * then tries each address in turn, one TCP connect at a time; the first success wins. When all
+ * fail, the error has the code of the first refusal (`ECONNREFUSED`) if any, else of the first
+ * failure. A name that does not resolve fails with `ERR_DNS`. Sockets have `noDelay` on and
+ * `allowHalfOpen` set. This is what {@link tcpTransport} uses when given no connector.
+ */
+export function directConnector(options: DirectConnectorOptions = {}): Connector {
+  const lookup = options.lookup ?? defaultLookup;
+  return (target, { signal }) => connectDirect(target, signal, lookup, false);
+}
+
+function hostPortOf(host: string | undefined, port: number | undefined): string | undefined {
+  return host === undefined || port === undefined ? undefined : formatAddress(host, port);
+}
+
+function wrap(socket: Duplex, fallbackRemote: string, usesOnread: boolean): TcpConnection {
+  const s = socket as Partial<net.Socket>;
+  const remote = hostPortOf(s.remoteAddress, s.remotePort) ?? fallbackRemote;
+  const local = hostPortOf(s.localAddress, s.localPort) ?? '';
+  return new TcpConnection(socket, remote, local, usesOnread);
+}
+
+class TcpListener implements Listener {
+  readonly address: string;
+  readonly #server: net.Server;
+  #closed = false;
+
+  constructor(server: net.Server, address: string) {
+    this.#server = server;
+    this.address = address;
+  }
+
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      // Stops accepting now; accepted connections live on (server.close's callback would wait
+      // for them all, so it is not awaited).
+      this.#server.close();
+    }
+    return Promise.resolve();
+  }
+}
+
+async function listen(address: string, handler: ListenHandler): Promise<Listener> {
+  const { host, port } = parseAddress(address);
+  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true });
+  let listening = false;
+  let failed: (error: Error) => void = noop;
+  server.on('error', (error: Error) => {
+    if (!listening) return failed(error);
+    // An accept failed (EMFILE, ENFILE, ...): libuv keeps listening and accepts again later.
+    handler.onError?.(
+      new PeerlinkError(
+        codeOf(error) ?? TcpErrorCodes.SOCKET,
+        `accept on ${address}: ${error.message}`,
+        {
+          cause: error,
+        },
+      ),
+    );
+  });
+  server.on('connection', (socket: net.Socket) => {
+    socket.on('error', noop);
+    const remote = hostPortOf(socket.remoteAddress, socket.remotePort);
+    // Reset before we got to it: the peer is gone, nothing to report.
+    if (remote === undefined) return void socket.destroy();
+    handler.onConnection(wrap(socket, remote, false));
+  });
+  await new Promise<void>((resolve, reject) => {
+    failed = (error) => {
+      server.close();
+      const code = codeOf(error) ?? TcpErrorCodes.SOCKET;
+      reject(new PeerlinkError(code, `listen ${address}: ${error.message}`, { cause: error }));
+    };
+    server.listen({ host, port }, () => {
+      listening = true;
+      resolve();
+    });
+  });
+  const bound = server.address() as net.AddressInfo;
+  return new TcpListener(server, formatAddress(bound.address, bound.port));
+}
+
+/**
+ * The Node TCP transport: listens on `host:port` addresses (IPv4 or IPv6, port 0 for any free
+ * port) and connects by IP or DNS name, directly or through a {@link Connector} (such as
+ * {@link socks5Connector}). Sockets have `noDelay` on and half-open allowed. Every socket error
+ * reaches the connection's `onClose` (with Node's code, e.g. `ECONNRESET`) or the connect's
+ * rejection; none is ever left unhandled.
+ */
+export function tcpTransport(options: TcpTransportOptions = {}): Transport {
+  const lookup = options.lookup ?? defaultLookup;
+  const custom = options.connector;
+  const onread = custom === undefined && (options.readMode ?? 'onread') === 'onread';
+  const connector: Connector =
+    custom ?? ((target, { signal }) => connectDirect(target, signal, lookup, onread));
+
+  async function connect(target: string, connectOptions?: ConnectOptions): Promise<Connection> {
+    const hostPort = parseAddress(target);
+    const signal = connectOptions?.signal ?? new AbortController().signal;
+    signal.throwIfAborted();
+    let socket: Duplex;
+    try {
+      const attempt = Promise.resolve().then(() => connector(hostPort, { signal }));
+      socket = await abortable(attempt, signal, (late) => late.destroy());
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      throw connectError(target, error);
+    }
+    if (socket === null || typeof socket !== 'object' || typeof socket.pipe !== 'function') {
+      throw new PeerlinkError(TcpErrorCodes.CONNECTOR, `connect ${target}: not a duplex`);
+    }
+    if (signal.aborted) {
+      socket.destroy();
+      throw signal.reason;
+    }
+    if (socket.destroyed) {
+      const error = socket.errored ?? new PeerlinkError(TcpErrorCodes.CONNECTOR, 'closed');
+      throw connectError(target, error);
+    }
+    socket.pause();
+    return wrap(socket, target, onread);
+  }
+
+  return { listen, connect };
+}
