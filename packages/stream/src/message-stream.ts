@@ -104,6 +104,19 @@ export class MessageStream<M> {
     this.stopped = false;
     const error = this.drainBuffered(sink, now);
     if (this.stopped && this.rxEnd === this.rxStart) this.stopped = false;
+    if (!this.stopped && this.rx.length > this.config.rxLimit) {
+      // Held-back input took the buffer past the receive limit; what is left is a partial message
+      // below the limit (or nothing), so give the excess back at once.
+      const held = this.rxEnd - this.rxStart;
+      const next =
+        held === 0
+          ? EMPTY
+          : new Uint8Array(Math.min(this.config.rxLimit, Math.max(this.config.rxBufMinSize, held)));
+      next.set(this.rx.subarray(this.rxStart, this.rxEnd));
+      this.rx = next;
+      this.rxStart = 0;
+      this.rxEnd = held;
+    }
     return error;
   }
 
