@@ -1,0 +1,94 @@
+import { lengthPrefixed } from '@peerlink/codec';
+import { MessageStream } from '@peerlink/stream';
+import { describe, expect, test } from 'vitest';
+import { ping } from './helpers.js';
+
+const big = lengthPrefixed({ maxSize: 1024 * 1024 });
+
+/** Leaves `stream` with an empty reassembly buffer of `capacity` after one large message. */
+function afterLargeMessage(stream: MessageStream<Uint8Array>, bodySize: number): void {
+  const sink = () => {};
+  const head = new Uint8Array(4);
+  new DataView(head.buffer).setUint32(0, bodySize);
+  stream.handleData(head, sink);
+  for (let sent = 0; sent < bodySize; sent += 1000) {
+    expect(
+      stream.handleData(new Uint8Array(Math.min(1000, bodySize - sent)), sink),
+    ).toBeUndefined();
+  }
+  expect(stream.bufferedBytes).toBe(0);
+}
+
+describe('MessageStream.shrinkBuffers', () => {
+  test('shrinks an empty receive buffer by a quarter per call down to `rxBufMinSize`, then releases it', () => {
+    const stream = new MessageStream(big, { rxBufMinSize: 4096 });
+    afterLargeMessage(stream, 100_000);
+    expect(stream.rxCapacity).toBe(131_072);
+    const seen: number[] = [];
+    while (stream.rxCapacity > 0) {
+      stream.shrinkBuffers();
+      seen.push(stream.rxCapacity);
+    }
+    const expected: number[] = [];
+    for (let cap = 131_072; cap > 4096; ) {
+      cap = Math.max(4096, Math.floor(cap / 4) * 3);
+      expected.push(cap);
+    }
+    expected.push(0);
+    expect(seen).toEqual(expected);
+    expect(seen.at(-2)).toBe(4096);
+  });
+
+  test('never shrinks the receive buffer below the partial message it holds', () => {
+    const stream = new MessageStream(big);
+    afterLargeMessage(stream, 100_000);
+    const head = Uint8Array.of(0, 1, 0, 0); // a 65 536-byte body
+    stream.handleData(head, () => {});
+    stream.handleData(new Uint8Array(50_000), () => {});
+    for (let i = 0; i < 30; i++) stream.shrinkBuffers();
+    expect(stream.rxCapacity).toBe(50_004);
+    const got: number[] = [];
+    stream.handleData(new Uint8Array(65_536 - 50_000), (_m, size) => {
+      got.push(size);
+    });
+    expect(got).toEqual([65_540]);
+  });
+
+  test('shrinks the send buffer by a quarter per call down to `txBufMinSize`, then releases it when empty', () => {
+    const stream = new MessageStream(ping, { txBufMinSize: 1024 });
+    for (let i = 0; i < 8192; i++) stream.queue(BigInt(i), 0); // 64 KiB, one slab
+    const sent = stream.pollTransmit(0)!;
+    const copy = sent.slice();
+    expect(stream.txCapacity).toBe(65_536);
+    const seen: number[] = [];
+    while (stream.txCapacity > 0) {
+      stream.shrinkBuffers();
+      seen.push(stream.txCapacity);
+    }
+    expect(seen.at(-2)).toBe(1024);
+    expect(seen.at(-1)).toBe(0);
+    expect(seen[0]).toBe(49_152);
+    expect(sent).toEqual(copy); // bytes handed to the transport are untouched
+  });
+
+  test('never shrinks the send buffer below what is queued', () => {
+    const stream = new MessageStream(ping, { txBufMinSize: 1024 });
+    for (let i = 0; i < 4000; i++) stream.queue(BigInt(i), 0);
+    for (let i = 0; i < 30; i++) stream.shrinkBuffers();
+    expect(stream.txCapacity).toBe(32_000);
+    const bytes = stream.pollTransmit(0)!;
+    expect(bytes.length).toBe(32_000);
+    expect(ping.decode(bytes.subarray(8 * 3999))).toEqual({
+      kind: 'message',
+      message: 3999n,
+      consumed: 8,
+    });
+  });
+
+  test('a stream that never carried data holds no buffers', () => {
+    const stream = new MessageStream(ping);
+    stream.shrinkBuffers();
+    expect(stream.rxCapacity).toBe(0);
+    expect(stream.txCapacity).toBe(0);
+  });
+});
