@@ -53,7 +53,74 @@ export type ReactorEvent<M> =
   /** A peer that refused a message can take more now. */
   | { readonly type: 'drained'; readonly peer: PeerId }
   /** A listener failed to accept a connection (for example `EMFILE`); it keeps listening. */
-  | { readonly type: 'listen-error'; readonly address: string; readonly error: Error };
+  | { readonly type: 'listen-error'; readonly address: string; readonly error: Error }
+  /**
+   * Opt-in (`telemetry: true`): a peer's send buffer changed. The `delta`s of one peer's events
+   * add up to its `bytesQueued`.
+   */
+  | {
+      readonly type: 'outbound-telemetry';
+      readonly peer: PeerId;
+      /** Room left before the send limit, in bytes. */
+      readonly bytesFree: number;
+      /** Bytes queued and not yet handed to the transport. */
+      readonly bytesQueued: number;
+      /** Change of `bytesQueued` since this peer's previous telemetry event, in bytes. */
+      readonly delta: number;
+      /** How long the oldest queued bytes have waited, in ms (`undefined` when none). */
+      readonly oldestQueuedAge: number | undefined;
+    };
 
 /** What {@link Reactor.send} did with a message. */
 export type SendResult = 'queued' | 'full' | 'no-such-peer';
+
+/** A snapshot of one peer, from {@link Reactor.stats}. Byte counts are wire bytes. */
+export interface PeerStats {
+  readonly peer: PeerId;
+  /** `outbound` when we connected, `inbound` when it connected to us. */
+  readonly direction: 'inbound' | 'outbound';
+  readonly remoteAddress: string;
+  readonly localAddress: string;
+  /** When the connection was established, in ms since the epoch. */
+  readonly connectedAt: number;
+  /** Bytes received. */
+  readonly bytesIn: number;
+  /** Bytes handed to the transport. */
+  readonly bytesOut: number;
+  /** Messages received (delivered as events). */
+  readonly messagesIn: number;
+  /** Messages queued for sending. */
+  readonly messagesOut: number;
+  /** Bytes queued and not yet handed to the transport. */
+  readonly bytesQueued: number;
+  /** Age of the oldest queued byte, in ms (`undefined` when nothing is queued). */
+  readonly oldestQueuedAge: number | undefined;
+  /** Capacity of the reassembly buffer, in bytes (0 when none is allocated). */
+  readonly rxBufferCapacity: number;
+  /** Capacity of the send buffer, in bytes (0 when none is allocated). */
+  readonly txBufferCapacity: number;
+  /** Reading is paused because the event queue is full. */
+  readonly paused: boolean;
+  /** The transport refused bytes and has not drained yet. */
+  readonly blocked: boolean;
+}
+
+/** A snapshot of a reactor, from {@link Reactor.stats}. */
+export interface ReactorStats {
+  /** Connected peers. */
+  readonly peers: number;
+  /** Connections still flushing after a requested disconnect. */
+  readonly closing: number;
+  /** Bound listeners. */
+  readonly listeners: number;
+  /** Outbound connects in progress. */
+  readonly pendingConnects: number;
+  /** Peers whose reading is paused (event queue full). */
+  readonly pausedPeers: number;
+  /** Events waiting in the queue. */
+  readonly queuedEvents: number;
+  /** The event queue's capacity. */
+  readonly eventCapacity: number;
+  /** One entry per connected peer (empty with `stats({ peers: false })`). */
+  readonly peerStats: readonly PeerStats[];
+}

@@ -5,7 +5,14 @@
  * @packageDocumentation
  */
 export { ReactorErrorCodes } from './errors.js';
-export type { DisconnectReason, PeerId, ReactorEvent, SendResult } from './events.js';
+export type {
+  DisconnectReason,
+  PeerId,
+  PeerStats,
+  ReactorEvent,
+  ReactorStats,
+  SendResult,
+} from './events.js';
 export type { Logger } from './log.js';
 export {
   type ConnectCommandOptions,

@@ -11,7 +11,14 @@ import {
   type Transport,
 } from '@peerlink/stream';
 import { ReactorErrorCodes } from './errors.js';
-import type { DisconnectReason, PeerId, ReactorEvent, SendResult } from './events.js';
+import type {
+  DisconnectReason,
+  PeerId,
+  PeerStats,
+  ReactorEvent,
+  ReactorStats,
+  SendResult,
+} from './events.js';
 import { Log, type Logger } from './log.js';
 
 /** Options of {@link Reactor}. */
@@ -47,6 +54,13 @@ export interface ReactorOptions<M> {
   shrinkInterval?: number;
   /** The clock, in milliseconds. Default `performance.now`. */
   clock?: () => number;
+  /**
+   * Emit `outbound-telemetry` events: after each flush of a peer whose send buffer changed, its
+   * free and queued bytes and the change since the previous such event. Default `false`.
+   */
+  telemetry?: boolean;
+  /** Log every message received and every flush at debug level (costly). Default `false`. */
+  trace?: boolean;
 }
 
 /** Options of {@link Reactor.connect}. */
@@ -87,6 +101,14 @@ class Peer<M> implements ConnectionHandler {
   reported = false;
   waiters: Array<{ resolve: () => void; reject: (error: Error) => void }> | undefined;
   readonly sink: (message: M, size: number) => boolean;
+  /** Wall-clock time the peer connected (ms since the epoch). */
+  readonly connectedAt = Date.now();
+  bytesIn = 0;
+  bytesOut = 0;
+  messagesIn = 0;
+  messagesOut = 0;
+  /** Queued bytes as of the last telemetry event. */
+  reportedQueued = 0;
 
   constructor(
     readonly reactor: Reactor<M>,
@@ -145,6 +167,8 @@ export class Reactor<M> {
   private readonly acceptGate: ((remote: string, local: string) => boolean) | undefined;
   private readonly clock: () => number;
   private readonly log: Log;
+  private readonly telemetry: boolean;
+  private readonly trace: boolean;
 
   private readonly peers = new Map<PeerId, Peer<M>>();
   /** Peers whose disconnect was requested and whose queue is still being flushed. */
@@ -179,6 +203,8 @@ export class Reactor<M> {
     this.acceptGate = options.acceptGate;
     this.clock = options.clock ?? (() => performance.now());
     this.log = new Log(options.logger, options.name);
+    this.telemetry = options.telemetry === true;
+    this.trace = options.trace === true && this.log.enabled;
     const c = this.config;
     this.tickMs =
       options.housekeepingInterval ??
@@ -331,9 +357,13 @@ export class Reactor<M> {
     }
     if (!p.stream.queue(message, this.clock())) {
       p.wantsDrain = true;
+      if (this.log.enabled) {
+        this.log.write('debug', { peer, queued: p.stream.queuedBytes }, 'send buffer full');
+      }
       this.emit({ type: 'send-buffer-full', peer, message });
       return 'full';
     }
+    p.messagesOut++;
     if (!p.dirty && !p.blocked) {
       p.dirty = true;
       this.dirtyPeers.push(p);
@@ -533,6 +563,8 @@ export class Reactor<M> {
   /** The message sink of every peer's stream. Returns false to stop decoding (queue full). */
   deliver(p: Peer<M>, message: M, size: number): boolean {
     if (p.state !== 'open') return false;
+    p.messagesIn++;
+    if (this.trace) this.log.write('debug', { peer: p.id, size }, 'message');
     this.emit({ type: 'message', peer: p.id, message, size });
     return this.handler !== undefined || this.queue.length - this.queueHead < this.capacity;
   }
@@ -626,6 +658,7 @@ export class Reactor<M> {
   /** @internal */
   handleData(p: Peer<M>, chunk: Uint8Array): void {
     if (p.state !== 'open') return;
+    p.bytesIn += chunk.length;
     const error = p.stream.handleData(chunk, p.sink, this.clock());
     if (error !== undefined) this.violation(p, error);
     else if (p.stream.hasBufferedInput && p.state === 'open') this.pause(p);
@@ -745,10 +778,16 @@ export class Reactor<M> {
   private flushPeer(p: Peer<M>): void {
     if (p.state === 'closed' || p.blocked) return;
     const now = this.clock();
+    if (this.telemetry) this.reportTelemetry(p, now);
     const bytes = p.stream.pollTransmit(now);
-    if (bytes !== undefined && !p.conn.write(bytes)) {
-      p.blocked = true;
-      p.stream.handleBlocked(now);
+    if (bytes !== undefined) {
+      p.bytesOut += bytes.length;
+      if (this.trace) this.log.write('debug', { peer: p.id, bytes: bytes.length }, 'flush');
+      if (!p.conn.write(bytes)) {
+        p.blocked = true;
+        p.stream.handleBlocked(now);
+      }
+      if (this.telemetry) this.reportTelemetry(p, now);
     }
     if (p.state === 'closing') {
       if (!p.blocked) p.conn.end();
@@ -761,6 +800,73 @@ export class Reactor<M> {
       this.emit({ type: 'drained', peer: p.id });
       if (waiters !== undefined) for (const w of waiters) w.resolve();
     }
+  }
+
+  private reportTelemetry(p: Peer<M>, now: number): void {
+    const queued = p.stream.queuedBytes;
+    const delta = queued - p.reportedQueued;
+    if (delta === 0) return;
+    p.reportedQueued = queued;
+    const oldest = p.stream.oldestQueued;
+    this.emit({
+      type: 'outbound-telemetry',
+      peer: p.id,
+      bytesFree: p.stream.freeBytes,
+      bytesQueued: queued,
+      delta,
+      oldestQueuedAge: oldest === undefined ? undefined : now - oldest,
+    });
+  }
+
+  // ------------------------------------------------------------------ stats
+
+  /**
+   * A snapshot of the reactor and, unless `options.peers` is `false`, of every peer. Pull-based:
+   * nothing is counted beyond a few integers per peer until you call it. About 1 µs per peer.
+   */
+  stats(options: { peers?: boolean } = {}): ReactorStats {
+    const now = this.clock();
+    const peers: PeerStats[] = [];
+    if (options.peers !== false) {
+      for (const p of this.peers.values()) peers.push(this.describe(p, now));
+    }
+    return {
+      peers: this.peers.size,
+      closing: this.closing.size,
+      listeners: this.listeners.length,
+      pendingConnects: this.connects.size,
+      pausedPeers: this.pausedPeers.size,
+      queuedEvents: this.queuedEvents,
+      eventCapacity: this.capacity,
+      peerStats: peers,
+    };
+  }
+
+  /** A snapshot of one peer, or `undefined` when it is not connected. */
+  peerStats(peer: PeerId): PeerStats | undefined {
+    const p = this.peers.get(peer);
+    return p === undefined ? undefined : this.describe(p, this.clock());
+  }
+
+  private describe(p: Peer<M>, now: number): PeerStats {
+    const oldest = p.stream.oldestQueued;
+    return {
+      peer: p.id,
+      direction: p.inbound ? 'inbound' : 'outbound',
+      remoteAddress: p.conn.remoteAddress,
+      localAddress: p.conn.localAddress,
+      connectedAt: p.connectedAt,
+      bytesIn: p.bytesIn,
+      bytesOut: p.bytesOut,
+      messagesIn: p.messagesIn,
+      messagesOut: p.messagesOut,
+      bytesQueued: p.stream.queuedBytes,
+      oldestQueuedAge: oldest === undefined ? undefined : now - oldest,
+      rxBufferCapacity: p.stream.rxCapacity,
+      txBufferCapacity: p.stream.txCapacity,
+      paused: p.paused,
+      blocked: p.blocked,
+    };
   }
 
   // ------------------------------------------------------------------ housekeeping
