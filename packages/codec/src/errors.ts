@@ -50,6 +50,11 @@ export const ErrorCodes = {
   RX_LIMIT: 'ERR_RX_LIMIT',
   /** The codec broke its contract: it threw, or reported an impossible consumed count. */
   CODEC_FAILURE: 'ERR_CODEC_FAILURE',
-  /** The codec's `encode` threw or reported a size different from what it wrote. */
+  /** The codec's `encode` or `sizeHint` threw or reported a size different from what it wrote. */
   ENCODE_FAILURE: 'ERR_ENCODE_FAILURE',
+  /**
+   * A `MessageStream` sink threw: the exception propagates to the caller, and the stream ends with
+   * this code (its `error`), since the input after the message is lost.
+   */
+  SINK_FAILURE: 'ERR_SINK_FAILURE',
 } as const;

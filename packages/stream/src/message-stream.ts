@@ -5,7 +5,8 @@ import { resolveStreamConfig, type StreamConfig, type StreamConfigOptions } from
 /**
  * Receives each decoded message with its wire size in bytes. Return `false` to stop delivery
  * after this message: the rest of the input is kept, undecoded, until
- * {@link MessageStream.resumeReceive}.
+ * {@link MessageStream.resumeReceive}. A sink should not throw: if it does, the exception
+ * propagates out of `handleData`/`resumeReceive` and the stream ends with `ERR_SINK_FAILURE`.
  */
 // biome-ignore lint/suspicious/noConfusingVoidType: lets a sink be a plain `(m) => { ... }`.
 export type MessageSink<M> = (message: M, size: number) => boolean | undefined | void;
@@ -298,7 +299,16 @@ export class MessageStream<M> {
           );
           return -1;
         }
-        if (sink(result.message, size) === false) this.stopped = true;
+        let more: ReturnType<MessageSink<M>>;
+        try {
+          more = sink(result.message, size);
+        } catch (cause) {
+          // The input after this message is lost: end the stream so that it cannot go on out of
+          // step with the peer, and let the caller see its own exception.
+          this.fail(new PeerlinkError(ErrorCodes.SINK_FAILURE, 'message sink threw', { cause }));
+          throw cause;
+        }
+        if (more === false) this.stopped = true;
         return size;
       }
       case 'incomplete':

@@ -586,3 +586,20 @@ describe('MessageStream receive: `messageTimeout`', () => {
     expect(stream.isReceiveStale(Number.MAX_SAFE_INTEGER)).toBe(false);
   });
 });
+
+describe('MessageStream receive: a sink that throws', () => {
+  test('propagates the exception and ends the stream with ERR_SINK_FAILURE', () => {
+    const stream = new MessageStream(ping);
+    const boom = new Error('boom');
+    const { wire } = encodeAll(ping, [1n, 2n, 3n]);
+    expect(() =>
+      stream.handleData(wire, (m) => {
+        if (m === 2n) throw boom;
+      }),
+    ).toThrow(boom);
+    expect(stream.error?.code).toBe('ERR_SINK_FAILURE');
+    expect(stream.error?.cause).toBe(boom);
+    expect(stream.bufferedBytes).toBe(0);
+    expect(stream.handleData(wire, () => {})).toBe(stream.error);
+  });
+});
