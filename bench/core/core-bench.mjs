@@ -6,7 +6,7 @@
 //
 // Usage: node core/core-bench.mjs [--quick] [--json]   (needs `tsc -b` at the root first)
 
-import { decoded, incomplete, malformed, readU32LE } from '@peerlink/codec';
+import { decoded, incomplete, lengthPrefixed, malformed, readU32LE } from '@peerlink/codec';
 import { MessageStream } from '@peerlink/stream';
 
 const quick = process.argv.includes('--quick');
@@ -48,13 +48,38 @@ export const pingPongCodec = {
   },
 };
 
-/** A continuous stream of messages, cut into 64 KiB chunks (3 chunks hold exactly 16,384). */
-function makeChunks() {
+/**
+ * The same 12-byte frames through the ready-made builder: a u32 LE length prefix (8) and an
+ * 8-byte body holding the counter.
+ * @type {import('@peerlink/codec').Codec<{ n: number }>}
+ */
+export const lengthPrefixedCodec = lengthPrefixed(
+  { maxSize: SIZE, prefix: 'u32le' },
+  {
+    encode(message, sink) {
+      sink.writeU32LE(message.n >>> 0);
+      sink.writeU32LE(Math.floor(message.n / 4294967296) >>> 0);
+    },
+    decode(body) {
+      return { n: readU32LE(body, 0) + readU32LE(body, 4) * 4294967296 };
+    },
+    size() {
+      return 8;
+    },
+  },
+);
+
+/**
+ * A continuous stream of messages, cut into 64 KiB chunks (3 chunks hold exactly 16,384).
+ * @param {'pingpong' | 'prefixed'} [layout]
+ */
+function makeChunks(layout = 'pingpong') {
   const period = 3; // 3 × 65,536 = 16,384 × 12
   const all = new Uint8Array(CHUNK * period);
   const view = new DataView(all.buffer);
   for (let i = 0; i < all.length / SIZE; i++) {
-    view.setUint32(i * SIZE, i % 2 === 0 ? PING : PONG, true);
+    if (layout === 'prefixed') view.setUint32(i * SIZE, 8, true);
+    else view.setUint32(i * SIZE, i % 2 === 0 ? PING : PONG, true);
     view.setUint32(i * SIZE + 4, i, true);
     view.setUint32(i * SIZE + 8, 0, true);
   }
@@ -63,10 +88,17 @@ function makeChunks() {
   return chunks;
 }
 
-function decodeBench(totalMessages) {
-  const chunks = makeChunks();
+/**
+ * @param {number} totalMessages
+ * @param {{ buffers?: boolean, codec?: import('@peerlink/codec').Codec<any> }} [variant]
+ *   `buffers`: hand the stream Node Buffers (as the TCP transport does) instead of Uint8Arrays
+ */
+function decodeBench(totalMessages, variant = {}) {
+  const chunks = makeChunks(variant.codec === lengthPrefixedCodec ? 'prefixed' : 'pingpong').map(
+    (c) => (variant.buffers ? Buffer.from(c.buffer, c.byteOffset, c.length) : c),
+  );
   const perPeriod = (CHUNK * chunks.length) / SIZE;
-  const stream = new MessageStream(pingPongCodec);
+  const stream = new MessageStream(variant.codec ?? pingPongCodec);
   let count = 0;
   let sum = 0;
   const sink = (m) => {
@@ -215,8 +247,15 @@ function main() {
   const decodeRuns = [];
   const queueRuns = [];
   const queueFreshRuns = [];
+  const bufferRuns = [];
+  const prefixedRuns = [];
+  const prefixedU8Runs = [];
+  decodeBench(1_000_000, { buffers: true, codec: lengthPrefixedCodec });
   for (let r = 0; r < runs; r++) {
     decodeRuns.push(decodeBench(total));
+    bufferRuns.push(decodeBench(total, { buffers: true }));
+    prefixedRuns.push(decodeBench(total, { buffers: true, codec: lengthPrefixedCodec }));
+    prefixedU8Runs.push(decodeBench(total, { codec: lengthPrefixedCodec }));
     queueRuns.push(queueBench(total));
     queueFreshRuns.push(queueFreshBench(total));
   }
@@ -231,6 +270,15 @@ function main() {
       maxMsgsPerSec: Math.max(...decodeRuns.map((r) => r.msgsPerSec)),
       maxBufferedBytes: Math.max(...decodeRuns.map((r) => r.maxBufferedBytes)),
       maxRxCapacity: Math.max(...decodeRuns.map((r) => r.maxRxCapacity)),
+    },
+    decodeFromNodeBuffers: {
+      medianMsgsPerSec: median(bufferRuns.map((r) => r.msgsPerSec)),
+    },
+    decodeLengthPrefixedFromNodeBuffers: {
+      medianMsgsPerSec: median(prefixedRuns.map((r) => r.msgsPerSec)),
+    },
+    decodeLengthPrefixedFromUint8Arrays: {
+      medianMsgsPerSec: median(prefixedU8Runs.map((r) => r.msgsPerSec)),
     },
     queue: {
       medianMsgsPerSec: median(queueRuns.map((r) => r.msgsPerSec)),
@@ -252,6 +300,15 @@ function main() {
   console.log(
     `decode 12-byte msgs from 64 KiB chunks: ${m(result.decode.medianMsgsPerSec)} ` +
       `(min ${m(result.decode.minMsgsPerSec)}, max ${m(result.decode.maxMsgsPerSec)}; target ≥ 10 M)`,
+  );
+  console.log(
+    `  the same chunks as Node Buffers (what the TCP transport hands over): ${m(result.decodeFromNodeBuffers.medianMsgsPerSec)}`,
+  );
+  console.log(
+    `  lengthPrefixed({prefix: 'u32le'}) codec (4 + 8 bytes), Node Buffers: ${m(result.decodeLengthPrefixedFromNodeBuffers.medianMsgsPerSec)}`,
+  );
+  console.log(
+    `  lengthPrefixed codec, chunks as plain Uint8Arrays: ${m(result.decodeLengthPrefixedFromUint8Arrays.medianMsgsPerSec)}`,
   );
   console.log(
     `  reassembly buffer: at most ${result.decode.maxBufferedBytes} bytes held, ` +

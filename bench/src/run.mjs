@@ -9,6 +9,7 @@
 //   --scale F          multiply every message count by F (e.g. 0.01 for a smoke test)
 //   --no-build         skip `tsc -b` at the repository root
 //   --no-core          skip the core micro-benchmark
+//   --cpu-prof DIR     run every child with node --cpu-prof, profiles written to DIR
 //   --out DIR          where to write the JSON and charts (default bench/results, or
 //                      bench/results/tmp for --quick and partial runs)
 //
@@ -26,6 +27,9 @@ const here = dirname(fileURLToPath(import.meta.url));
 const benchDir = join(here, '..');
 const rootDir = join(benchDir, '..');
 const WORKER = join(here, 'worker.mjs');
+
+/** Where children write CPU profiles (--cpu-prof), or null. */
+let cpuProfDir = /** @type {string | null} */ (null);
 
 const ALL_IMPLS = ['net-raw', 'peerlink', 'ws', 'it-length-prefixed'];
 
@@ -51,6 +55,7 @@ function parseArgs(argv) {
     build: true,
     core: true,
     out: /** @type {string | null} */ (null),
+    cpuProf: /** @type {string | null} */ (null),
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -69,6 +74,7 @@ function parseArgs(argv) {
     else if (a === '--no-build') o.build = false;
     else if (a === '--no-core') o.core = false;
     else if (a === '--out') o.out = next();
+    else if (a === '--cpu-prof') o.cpuProf = next();
     else throw new Error(`unknown option ${a}`);
   }
   for (const impl of o.impls) {
@@ -86,7 +92,8 @@ class Child {
    * @param {number | undefined} cpu core to pin to, or undefined
    */
   constructor(job, cpu) {
-    const nodeArgs = ['--expose-gc', WORKER, JSON.stringify(job)];
+    const prof = cpuProfDir === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`];
+    const nodeArgs = [...prof, '--expose-gc', WORKER, JSON.stringify(job)];
     const pinned = cpu !== undefined;
     this.proc = spawn(
       pinned ? 'taskset' : process.execPath,
@@ -263,6 +270,7 @@ function machineFacts(opts) {
     node: process.version,
     fdLimit: spawnSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).stdout.trim(),
     commit,
+    loadAverageAtStart: os.loadavg().map((x) => +x.toFixed(2)),
     pinning: opts.pinned
       ? {
           tool: 'taskset',
@@ -320,6 +328,11 @@ function runCore(quick) {
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
+  cpuProfDir = opts.cpuProf;
+  if (opts.pinned && spawnSync('taskset', ['-c', '0', 'true']).status !== 0) {
+    console.log('taskset is not available here: running unpinned');
+    opts.pinned = false;
+  }
   const started = new Date();
   const scale = opts.scale * (opts.quick ? 0.1 : 1);
   let workloads = WORKLOADS.map((w) =>
@@ -406,6 +419,7 @@ async function main() {
   }
 
   const finished = new Date();
+  machine.loadAverageAtEnd = os.loadavg().map((x) => +x.toFixed(2));
   const result = {
     startedAt: started.toISOString(),
     finishedAt: finished.toISOString(),
