@@ -439,8 +439,14 @@ function registerEndTests(test: Register): void {
     const { client, server } = await env.pair();
     client.onDataHook = () => client.connection.reset();
     const chunk = pattern(16, 64 * KiB);
-    while (server.closes === 0) {
+    // Bounded, so that a transport that never reports the reset fails instead of looping.
+    for (let written = 0; server.closes === 0; written += chunk.length) {
+      check(
+        written < 256 * MiB,
+        `256 MiB written after the remote reset, no onClose (${server.describe()})`,
+      );
       if (!server.write(chunk)) await server.drained();
+      else if (written % (4 * MiB) === 0) await nextTurn();
     }
     check(server.ends === 0, 'the writer saw onEnd after the remote reset');
     check(

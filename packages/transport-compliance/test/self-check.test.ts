@@ -1,0 +1,205 @@
+/**
+ * The suite must fail adapters that break the contract. Each case wraps the memory transport
+ * with one defect and checks that the tests naming that behaviour fail (and, as a control, that
+ * the unmodified transport passes them), using a minimal runner of our own: the suite works with
+ * any describe/it/beforeEach/afterEach, not only vitest's.
+ */
+import type {
+  Connection,
+  ConnectionHandler,
+  ConnectOptions,
+  Listener,
+  ListenHandler,
+  Transport,
+} from '@peerlink/stream';
+import {
+  type TestRunner,
+  type TransportComplianceOptions,
+  transportCompliance,
+} from '@peerlink/transport-compliance';
+import { MemoryNetwork } from '@peerlink/transport-memory';
+import { describe, expect, it } from 'vitest';
+
+interface Collected {
+  readonly names: string[];
+  run(name: string): Promise<unknown>;
+}
+
+/** Registers the suite with a runner that only records, then runs chosen tests by name. */
+function collect(options: TransportComplianceOptions): Collected {
+  const tests = new Map<string, () => Promise<void>>();
+  const hooks: { before: Array<() => Promise<void>>; after: Array<() => Promise<void>> } = {
+    before: [],
+    after: [],
+  };
+  const runner: TestRunner = {
+    describe: (_name, fn) => fn(),
+    it: (name, fn) => tests.set(name, fn),
+    beforeEach: (fn) => hooks.before.push(fn),
+    afterEach: (fn) => hooks.after.push(fn),
+  };
+  transportCompliance(runner, options);
+  return {
+    names: [...tests.keys()],
+    async run(name) {
+      const fn = tests.get(name);
+      if (fn === undefined) throw new Error(`no test named ${name}`);
+      for (const hook of hooks.before) await hook();
+      let failure: unknown;
+      try {
+        await fn();
+      } catch (error) {
+        failure = error;
+      }
+      for (const hook of hooks.after) {
+        try {
+          await hook();
+        } catch (error) {
+          failure ??= error;
+        }
+      }
+      return failure;
+    },
+  };
+}
+
+interface Defects {
+  /** Wraps each connection (both sides). */
+  connection?: (connection: Connection) => Connection;
+  /** Replaces the listener's reported address. */
+  address?: (bound: string) => string;
+  /** Drops the connect signal. */
+  ignoreSignal?: boolean;
+}
+
+/** Memory-network transports with the given defects. */
+function defective(defects: Defects): TransportComplianceOptions {
+  let network: MemoryNetwork | undefined;
+  const wrap = defects.connection ?? ((c: Connection) => c);
+  const make = (base: Transport): Transport => ({
+    async listen(address: string, handler: ListenHandler): Promise<Listener> {
+      const listener = await base.listen(address, {
+        onConnection: (c) => handler.onConnection(wrap(c)),
+      });
+      const reported = defects.address?.(listener.address) ?? listener.address;
+      return { address: reported, close: () => listener.close() };
+    },
+    async connect(target: string, options?: ConnectOptions): Promise<Connection> {
+      return wrap(await base.connect(target, defects.ignoreSignal ? {} : options));
+    },
+  });
+  return {
+    name: 'defective',
+    createTransport: (side) => {
+      if (side === 'listener' || network === undefined) network = new MemoryNetwork();
+      return make(network.transport(side === 'listener' ? 'node-a' : 'node-b'));
+    },
+    listenAddress: 'node-a:0',
+    timeout: 300,
+  };
+}
+
+/** A connection that forwards everything except what `override` replaces. */
+function forward(
+  inner: Connection,
+  override: (handler: ConnectionHandler) => Partial<ConnectionHandler>,
+  methods: Partial<Pick<Connection, 'pause' | 'resume'>> = {},
+): Connection {
+  return {
+    remoteAddress: inner.remoteAddress,
+    localAddress: inner.localAddress,
+    start: (handler) => {
+      const o = override(handler);
+      inner.start({
+        onData: o.onData ?? ((chunk) => handler.onData(chunk)),
+        onDrain: o.onDrain ?? (() => handler.onDrain()),
+        onEnd: o.onEnd ?? (() => handler.onEnd()),
+        onClose: o.onClose ?? ((error) => handler.onClose(error)),
+      });
+    },
+    write: (bytes) => inner.write(bytes),
+    pause: methods.pause ?? (() => inner.pause()),
+    resume: methods.resume ?? (() => inner.resume()),
+    end: () => inner.end(),
+    reset: () => inner.reset(),
+    close: () => inner.close(),
+  };
+}
+
+const cases: Array<{ defect: string; defects: Defects; fails: string[] }> = [
+  {
+    defect: 'pause is ignored',
+    defects: { connection: (c) => forward(c, () => ({}), { pause: () => {} }) },
+    fails: [
+      '`pause` stops delivery and `resume` restarts it without loss',
+      '`pause` inside `onData` holds back the next chunk until `resume`',
+    ],
+  },
+  {
+    defect: 'onClose is called twice',
+    defects: {
+      connection: (c) =>
+        forward(c, (h) => ({
+          onClose: (error) => {
+            h.onClose.call(h, error);
+            h.onClose.call(h, error);
+          },
+        })),
+    },
+    fails: ['`close` is idempotent and `onClose` comes exactly once on each side'],
+  },
+  {
+    defect: 'a remote reset is reported as a clean close',
+    defects: {
+      connection: (c) => forward(c, (h) => ({ onClose: () => h.onClose.call(h, undefined) })),
+    },
+    fails: ['`reset` closes the remote with `resetCode` and no `onEnd`'],
+  },
+  {
+    defect: 'first onData chunk is lost',
+    defects: {
+      connection: (c) => {
+        let held: Uint8Array | undefined;
+        return forward(c, (h) => ({
+          onData: (chunk) => {
+            if (held === undefined) held = chunk.slice();
+            else h.onData.call(h, chunk);
+          },
+        }));
+      },
+    },
+    fails: ['delivers bytes intact and in order for writes of 1 byte to 1 MiB'],
+  },
+  {
+    defect: 'the connect signal is ignored',
+    defects: { ignoreSignal: true },
+    fails: [
+      'a connect with an aborted signal rejects with the signal reason and leaves no handle behind',
+      'aborting a connect in flight rejects with the signal reason and leaves no handle behind',
+    ],
+  },
+  {
+    defect: 'the listener reports port 0',
+    defects: { address: (bound) => bound.replace(/:\d+$/, ':0') },
+    fails: ['listening on port 0 reports the bound address, which accepts connections'],
+  },
+];
+
+describe('transport compliance suite, run by a minimal runner', () => {
+  it('registers every documented test', () => {
+    const { names } = collect(defective({}));
+    expect(names.length).toBeGreaterThanOrEqual(25);
+    expect(new Set(names).size).toBe(names.length);
+  });
+
+  for (const { defect, defects, fails } of cases) {
+    it(`fails an adapter whose ${defect}`, async () => {
+      const sound = collect(defective({}));
+      const broken = collect(defective(defects));
+      for (const name of fails) {
+        expect(await sound.run(name), `sound adapter: ${name}`).toBeUndefined();
+        expect(await broken.run(name), `broken adapter: ${name}`).toBeInstanceOf(Error);
+      }
+    });
+  }
+});
