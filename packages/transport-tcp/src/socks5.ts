@@ -129,6 +129,7 @@ export function socks5Connector(options: Socks5ConnectorOptions): Connector {
     let socketError: Error | undefined;
     const onError = (error: Error) => void (socketError ??= error);
     const onAbort = () => socket.destroy();
+    const onEnd = () => socket.destroy();
     socket.on('error', onError);
     signal.addEventListener('abort', onAbort, { once: true });
     try {
@@ -138,6 +139,15 @@ export function socks5Connector(options: Socks5ConnectorOptions): Connector {
         destination: { host: target.host, port: target.port },
         existing_socket: socket,
       };
+      // With allowHalfOpen, a proxy that hangs up mid-handshake only ends the socket; the socks
+      // package waits for 'close', so close it.
+      socket.on('end', onEnd);
+      socket.resume(); // connectDirect hands sockets over paused; the handshake needs to read
+      // On success the socks package pauses the socket, then on the next turn re-emits the bytes
+      // that came with its reply and calls resume(): flowing with no reader would drop bytes (and
+      // could emit 'end' before anyone listens). Catch the bytes, make that resume() a no-op
+      // until then, and hand the socket over paused with those bytes unread.
+      const early: Buffer[] = [];
       try {
         await SocksClient.createConnection(request);
       } catch (error) {
@@ -145,23 +155,26 @@ export function socks5Connector(options: Socks5ConnectorOptions): Connector {
         if (signal.aborted) throw signal.reason;
         throw handshakeError(proxyName, error, socketError);
       }
-      // The socks package re-emits bytes that came with its reply, then resumes the socket, on
-      // the next turn: catch those bytes, then hand the socket over paused with them unread.
-      const early: Buffer[] = [];
+      socket.off('end', onEnd);
       const collect = (chunk: Buffer) => void early.push(chunk);
       socket.on('data', collect);
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      socket.off('data', collect);
+      socket.resume = () => socket;
+      try {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      } finally {
+        Reflect.deleteProperty(socket, 'resume');
+        socket.off('data', collect);
+      }
       socket.pause();
-      if (signal.aborted) {
+      if (signal.aborted || socket.destroyed) {
         socket.destroy();
-        throw signal.reason;
+        if (signal.aborted) throw signal.reason;
       }
       if (early.length > 0 && !socket.destroyed) socket.unshift(Buffer.concat(early));
       return socket;
     } finally {
       signal.removeEventListener('abort', onAbort);
-      socket.off('error', onError);
+      socket.off('error', onError).off('end', onEnd);
     }
   };
 }
