@@ -2,7 +2,7 @@
 import type { AddressInfo } from 'node:net';
 import * as net from 'node:net';
 import { lengthPrefixed } from '@peerlink/codec';
-import type { Connection, Listener } from '@peerlink/stream';
+import { type Connection, type Listener, MessageStream } from '@peerlink/stream';
 import { afterEach, describe, expect, test } from 'vitest';
 import { drive } from './readme/drive.js';
 import { netTransport } from './readme/net-transport.js';
@@ -30,6 +30,19 @@ async function connectedPair(): Promise<[Connection, Connection]> {
 }
 
 describe('README examples', () => {
+  test('the MessageStream example queues, polls and decodes "hello" with its wire size', () => {
+    const codec = lengthPrefixed({ maxSize: 1024 * 1024 });
+    const stream = new MessageStream(codec, { txTimeout: 10_000 });
+    stream.queue(new TextEncoder().encode('hello'), performance.now());
+    const bytes = stream.pollTransmit(performance.now());
+    const got: [string, number][] = [];
+    const error = stream.handleData(bytes!, (message, size) => {
+      got.push([new TextDecoder().decode(message), size]);
+    });
+    expect(error).toBeUndefined();
+    expect(got).toEqual([['hello', 9]]);
+  });
+
   test('two driven peers exchange messages both ways and close cleanly', async () => {
     const [a, b] = await connectedPair();
     const gotA: number[] = [];
