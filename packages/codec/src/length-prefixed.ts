@@ -3,6 +3,11 @@ import { type Codec, type DecodeResult, decoded, incomplete, malformed } from '.
 import { ErrorCodes, PeerlinkError } from './errors.js';
 import { ByteSink, varintSize } from './sink.js';
 
+const FRAME_INCOMPLETE = -1;
+const FRAME_BAD_VARINT = -2;
+/** Too large: `FRAME_TOO_LARGE - end` carries the declared end. */
+const FRAME_TOO_LARGE = -3;
+
 /** The length prefix in front of each body: a 4-byte big- or little-endian u32, or a LEB128 varint. */
 export type LengthPrefix = 'u32be' | 'u32le' | 'varint';
 
@@ -80,16 +85,29 @@ export function lengthPrefixed<M>(
         ? sink.writeU32LE(length)
         : sink.writeU32BE(length);
 
-  function frame(bytes: Uint8Array): { start: number; end: number } | DecodeResult<never> {
+  // Where the body of the frame last examined by `frameEnd` starts (set before it returns).
+  let bodyStart = 0;
+  /**
+   * Examines the frame at the front of `bytes`: returns its end offset, or a negative FRAME_*
+   * code. Allocation-free, since it runs once per received message.
+   */
+  function frameEnd(bytes: Uint8Array): number {
     const length = readPrefix(bytes);
-    if (length === VARINT_INCOMPLETE) return incomplete();
-    if (length === VARINT_MALFORMED) return malformed('invalid varint length prefix');
-    const start = prefixSize(length);
-    const end = start + length;
-    if (end > maxSize)
-      return malformed(`declared frame of ${end} bytes exceeds maxSize ${maxSize}`);
-    if (bytes.length < end) return incomplete();
-    return { start, end };
+    if (length === VARINT_INCOMPLETE) return FRAME_INCOMPLETE;
+    if (length === VARINT_MALFORMED) return FRAME_BAD_VARINT;
+    bodyStart = prefixSize(length);
+    const end = bodyStart + length;
+    if (end > maxSize) return FRAME_TOO_LARGE - end;
+    if (bytes.length < end) return FRAME_INCOMPLETE;
+    return end;
+  }
+
+  function failure(code: number): DecodeResult<never> {
+    if (code === FRAME_INCOMPLETE) return incomplete();
+    if (code === FRAME_BAD_VARINT) return malformed('invalid varint length prefix');
+    return malformed(
+      `declared frame of ${FRAME_TOO_LARGE - code} bytes exceeds maxSize ${maxSize}`,
+    );
   }
 
   if (body === undefined) {
@@ -99,9 +117,9 @@ export function lengthPrefixed<M>(
         return writePrefix(sink, message.length) + sink.writeBytes(message);
       },
       decode(bytes: Uint8Array): DecodeResult<Uint8Array> {
-        const f = frame(bytes);
-        if ('kind' in f) return f;
-        return decoded(bytes.slice(f.start, f.end), f.end);
+        const end = frameEnd(bytes);
+        if (end < 0) return failure(end);
+        return decoded(bytes.slice(bodyStart, end), end);
       },
       sizeHint(message: Uint8Array): number {
         return prefixSize(message.length) + message.length;
@@ -144,11 +162,11 @@ export function lengthPrefixed<M>(
       return writePrefix(sink, bytes.length) + sink.writeBytes(bytes);
     },
     decode(bytes: Uint8Array): DecodeResult<M> {
-      const f = frame(bytes);
-      if ('kind' in f) return f;
-      const message = body.decode(bytes.subarray(f.start, f.end));
+      const end = frameEnd(bytes);
+      if (end < 0) return failure(end);
+      const message = body.decode(bytes.subarray(bodyStart, end));
       if (message === undefined) return malformed('body rejected by decoder');
-      return decoded(message, f.end);
+      return decoded(message, end);
     },
   };
   if (bodySize !== undefined) {
