@@ -1,0 +1,106 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { buildProject, root } from './build.js';
+
+const demo = `${root}examples/dist/demo.js`;
+const started: ChildProcess[] = [];
+
+beforeAll(() => buildProject('examples'), 60_000);
+afterEach(() => {
+  for (const child of started.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
+/** Starts the demo without a terminal; collects its output lines. */
+function startDemo(args: string[], env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, [demo, ...args], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  started.push(child);
+  const lines: string[] = [];
+  const waiters: Array<{ test: (l: string) => boolean; resolve: () => void }> = [];
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    lines.push(line);
+    for (const w of waiters.splice(0)) {
+      if (w.test(line)) w.resolve();
+      else waiters.push(w);
+    }
+  });
+  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  return {
+    child,
+    lines,
+    stderr: () => stderr,
+    exited,
+    waitForLine: (test: (l: string) => boolean) =>
+      new Promise<void>((resolve) => {
+        if (lines.some(test)) resolve();
+        else waiters.push({ test, resolve });
+      }),
+  };
+}
+
+/** Every pid the demo reported starting (server and clients). */
+function reportedPids(lines: string[]): number[] {
+  const server = lines.find((l) => l.startsWith('server: pid '));
+  const clients = lines.find((l) => l.startsWith('clients: pids '));
+  const pids = [
+    ...(server?.match(/pid (\d+)/)?.slice(1) ?? []),
+    ...(clients?.slice('clients: pids '.length).split(', ') ?? []),
+  ].map(Number);
+  return pids;
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('pnpm demo', () => {
+  it('runs a server and clients in separate processes and ends with a summary and exit 0', async () => {
+    const run = startDemo(['--clients', '3'], { PEERLINK_DEMO_COUNT: '500' });
+    const [code] = await run.exited;
+    expect(run.stderr()).toBe('');
+    expect(code).toBe(0);
+    const out = run.lines.join('\n');
+    expect(out).toContain('3 client processes × 500 round trips');
+    expect(out).toMatch(/progress: 100% \(1,500 of 1,500 round trips\)/);
+    expect(out).toContain('messages exchanged: 3,000 (1,500 pings, 1,500 pongs, 12 bytes each)');
+    expect(out).toMatch(/round trip: p50 [\d.]+ (µs|ms), p99 [\d.]+ (µs|ms)/);
+    expect(out).toMatch(/throughput: [\d,]+ messages\/s/);
+    const pids = reportedPids(run.lines);
+    expect(pids).toHaveLength(4);
+    for (const pid of pids) expect(isRunning(pid), `pid ${pid}`).toBe(false);
+  });
+
+  it('stops every process it started when interrupted', async () => {
+    const run = startDemo(['--clients', '2', '--count', '1000000']);
+    await run.waitForLine((l) => l.startsWith('progress: 0%'));
+    const pids = reportedPids(run.lines);
+    expect(pids).toHaveLength(3);
+    for (const pid of pids) expect(isRunning(pid), `pid ${pid}`).toBe(true);
+    run.child.kill('SIGINT');
+    const [code] = await run.exited;
+    expect(code).toBe(130);
+    expect(run.stderr()).toContain('interrupted (SIGINT)');
+    for (const pid of pids) expect(isRunning(pid), `pid ${pid}`).toBe(false);
+  });
+
+  it('gives up with exit 1 after `PEERLINK_DEMO_TIMEOUT` ms', async () => {
+    const run = startDemo(['--clients', '2', '--count', '1000000'], {
+      PEERLINK_DEMO_TIMEOUT: '1',
+    });
+    const [code] = await run.exited;
+    expect(code).toBe(1);
+    expect(run.stderr()).toContain('gave up after 1 ms');
+  });
+});

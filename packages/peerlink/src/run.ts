@@ -1,0 +1,80 @@
+import { Reactor, type ReactorOptions } from '@peerlink/reactor';
+import {
+  type Connector,
+  type Socks5ConnectorOptions,
+  socks5Connector,
+  type TcpTransportOptions,
+  tcpTransport,
+} from '@peerlink/transport-tcp';
+
+/**
+ * Options of {@link run}: every {@link ReactorOptions} field except `transport` (always TCP here),
+ * plus the addresses to listen on and the TCP transport's own options.
+ */
+export interface RunOptions<M> extends Omit<ReactorOptions<M>, 'transport'> {
+  /**
+   * Addresses to listen on (`host:port`, `[v6]:port`; port 0 for any free port). Default: none,
+   * an outbound-only node (as the Rust `Config::bind_addr` left empty). The bound addresses are
+   * in `reactor.listenAddresses`.
+   */
+  listen?: string | readonly string[];
+  /** Options of the TCP transport (`lookup`, `readMode`, `connector`). Default: `{}`. */
+  tcp?: TcpTransportOptions;
+}
+
+/**
+ * Starts a reactor on the TCP transport, the counterpart of the Rust crate's `run`: creates the
+ * {@link Reactor}, listens on `options.listen` (if any) and resolves with the reactor, which is the
+ * handle for commands and events. If an address cannot be bound, the reactor is shut down and the
+ * promise rejects with `ERR_LISTEN_FAILED` (the transport's error, such as `EADDRINUSE`, as cause).
+ *
+ * @example
+ * ```ts
+ * const node = await run({ codec, listen: '127.0.0.1:0' });
+ * console.log('listening on', node.listenAddresses);
+ * ```
+ */
+export async function run<M>(options: RunOptions<M>): Promise<Reactor<M>> {
+  const { listen, tcp, ...reactorOptions } = options;
+  const reactor = new Reactor<M>({ ...reactorOptions, transport: tcpTransport(tcp) });
+  if (listen !== undefined && listen.length > 0) {
+    try {
+      await reactor.listen(listen);
+    } catch (error) {
+      await reactor.shutdown({ flushTimeout: 0 });
+      throw error;
+    }
+  }
+  return reactor;
+}
+
+/**
+ * Same as {@link run}, with outbound connections made by `connector` (the Rust
+ * `run_with_connector`): for example a proxy, a test double, or a socket with custom options.
+ * Inbound connections are unaffected.
+ */
+export function runWithConnector<M>(
+  options: RunOptions<M>,
+  connector: Connector,
+): Promise<Reactor<M>> {
+  return run({ ...options, tcp: { ...options.tcp, connector } });
+}
+
+/**
+ * Same as {@link run}, with every outbound connection made through a SOCKS5 proxy (the Rust
+ * `run_with_socks5_proxy`), for example Tor at `127.0.0.1:9050`. Credentials are optional
+ * (`username` with `password`). Target names are resolved by the proxy, never locally.
+ * Invalid proxy options reject with `ERR_INVALID_ARGUMENT` before anything starts.
+ *
+ * @example
+ * ```ts
+ * const node = await runWithSocks5Proxy({ codec }, { proxy: '127.0.0.1:9050' });
+ * await node.connect('exampleonionaddress.onion:8333');
+ * ```
+ */
+export async function runWithSocks5Proxy<M>(
+  options: RunOptions<M>,
+  proxy: Socks5ConnectorOptions,
+): Promise<Reactor<M>> {
+  return runWithConnector(options, socks5Connector(proxy));
+}
