@@ -21,7 +21,11 @@ function watch(reactor: Reactor<Uint8Array>) {
   let waiters: { test: (e: Event) => boolean; resolve: (e: Event) => void }[] = [];
   reactor.onEvent((event) => {
     events.push(event);
-    waiters = waiters.filter((w) => !(w.test(event) && (w.resolve(event), true)));
+    waiters = waiters.filter((w) => {
+      if (!w.test(event)) return true;
+      w.resolve(event);
+      return false;
+    });
   });
   return {
     events,
