@@ -1,6 +1,11 @@
 import type { ByteSink } from './sink.js';
 
-/** A message was decoded: `consumed` bytes at the front of the input made it. */
+/**
+ * A message was decoded: `consumed` bytes at the front of the input made it. The core reads the
+ * two fields at once and never keeps the result object, so a codec may return one object that it
+ * refills on every call (the built-in `lengthPrefixed` codecs do, to spare an allocation per
+ * message).
+ */
 export interface Decoded<M> {
   readonly kind: 'message';
   /** The decoded message. It must not keep a reference to the input bytes (copy what you keep). */

@@ -1,8 +1,9 @@
 import { readU32BE, readU32LE, readVarint, VARINT_INCOMPLETE, VARINT_MALFORMED } from './bytes.js';
-import { type Codec, type DecodeResult, decoded, incomplete, malformed } from './codec.js';
+import { type Codec, type Decoded, type DecodeResult, incomplete, malformed } from './codec.js';
 import { ErrorCodes, PeerlinkError } from './errors.js';
 import { ByteSink, varintSize } from './sink.js';
 
+const EMPTY = new Uint8Array(0);
 const FRAME_INCOMPLETE = -1;
 const FRAME_BAD_VARINT = -2;
 /** Too large: `FRAME_TOO_LARGE - end` carries the declared end. */
@@ -111,6 +112,9 @@ export function lengthPrefixed<M>(
   }
 
   if (body === undefined) {
+    // One result object, refilled by every decode: the stream reads it at once and never keeps
+    // it, so a message costs no result allocation.
+    const result = { kind: 'message' as const, message: EMPTY, consumed: 0 };
     return {
       maxSize,
       encode(message: Uint8Array, sink: ByteSink): number {
@@ -119,7 +123,9 @@ export function lengthPrefixed<M>(
       decode(bytes: Uint8Array): DecodeResult<Uint8Array> {
         const end = frameEnd(bytes);
         if (end < 0) return failure(end);
-        return decoded(bytes.slice(bodyStart, end), end);
+        result.message = bytes.slice(bodyStart, end);
+        result.consumed = end;
+        return result;
       },
       sizeHint(message: Uint8Array): number {
         return prefixSize(message.length) + message.length;
@@ -128,6 +134,12 @@ export function lengthPrefixed<M>(
   }
 
   const bodySize = body.size?.bind(body);
+  // Reused by every decode, as above.
+  const scratchResult: { kind: 'message'; message: M | undefined; consumed: number } = {
+    kind: 'message',
+    message: undefined,
+    consumed: 0,
+  };
   let scratch: ByteSink | undefined;
   const codec: Codec<M> = {
     maxSize,
@@ -166,7 +178,9 @@ export function lengthPrefixed<M>(
       if (end < 0) return failure(end);
       const message = body.decode(bytes.subarray(bodyStart, end));
       if (message === undefined) return malformed('body rejected by decoder');
-      return decoded(message, end);
+      scratchResult.message = message;
+      scratchResult.consumed = end;
+      return scratchResult as Decoded<M>;
     },
   };
   if (bodySize !== undefined) {
