@@ -507,7 +507,38 @@ function updateReadme(result, tbls, charts) {
     }
   }
   lines.push(end);
-  writeFileSync(file, text.slice(0, a) + lines.join('\n') + text.slice(b + end.length));
+  let next = text.slice(0, a) + lines.join('\n') + text.slice(b + end.length);
+  const c = result.core;
+  const cs = next.indexOf('<!-- core:start -->');
+  const ce = next.indexOf('<!-- core:end -->');
+  if (c !== null && cs >= 0 && ce > cs) {
+    const M = (v) => `${(v / 1e6).toFixed(1)} M msgs/s`;
+    const au = c.copyAudit;
+    const core = [
+      '<!-- core:start -->',
+      '',
+      `Latest figures (${result.startedAt.slice(0, 10)}, node ${c.node}, median of ${c.runs} × ${c.messagesPerRun.toLocaleString('en')} messages):`,
+      '',
+      '| core path | messages/s |',
+      '| --- | ---: |',
+      `| decode, pingpong codec, chunks as \`Uint8Array\` (target ≥ 10 M) | ${M(c.decode.medianMsgsPerSec)} |`,
+      `| decode, pingpong codec, chunks as Node \`Buffer\`s (what TCP hands over) | ${M(c.decodeFromNodeBuffers.medianMsgsPerSec)} |`,
+      `| decode, \`lengthPrefixed\` u32le codec (4 + 8 bytes), chunks as \`Uint8Array\` | ${M(c.decodeLengthPrefixedFromUint8Arrays.medianMsgsPerSec)} |`,
+      `| decode, \`lengthPrefixed\` u32le codec, chunks as Node \`Buffer\`s | ${M(c.decodeLengthPrefixedFromNodeBuffers.medianMsgsPerSec)} |`,
+      `| queue + pollTransmit, one reused message object | ${M(c.queue.medianMsgsPerSec)} |`,
+      `| queue + pollTransmit, a fresh message object each | ${M(c.queueFreshObjects.medianMsgsPerSec)} |`,
+      '',
+      `No copy of a whole message on the receive path: over ${au.chunksFed} chunks (${au.bytesFed.toLocaleString('en')} bytes) ` +
+        `the core copied ${au.copiedBytes} bytes in ${au.copies} copies, the largest ${au.largestCopy} bytes (split messages only); ` +
+        `${au.decodedFromChunk.toLocaleString('en')} messages were decoded in place from the chunk and ${au.decodedFromReassemblyBuffer} ` +
+        `(the split ones) from the reassembly buffer, which never held more than ${c.decode.maxBufferedBytes} bytes ` +
+        `nor grew past ${c.decode.maxRxCapacity} bytes.`,
+      '',
+      '<!-- core:end -->',
+    ];
+    next = next.slice(0, cs) + core.join('\n') + next.slice(ce + '<!-- core:end -->'.length);
+  }
+  writeFileSync(file, next);
   console.log('bench/README.md updated');
 }
 
