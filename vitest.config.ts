@@ -20,5 +20,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // Two cores: one worker each. Under load, give workers time to start.
+    maxWorkers: 2,
   },
 });
