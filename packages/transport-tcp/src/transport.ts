@@ -272,7 +272,18 @@ async function listen(address: string, handler: ListenHandler): Promise<Listener
     const remote = hostPortOf(socket.remoteAddress, socket.remotePort);
     // Reset before we got to it: the peer is gone, nothing to report.
     if (remote === undefined) return void socket.destroy();
-    handler.onConnection(wrap(socket, remote, false));
+    const connection = wrap(socket, remote, false);
+    try {
+      handler.onConnection(connection);
+    } catch (error) {
+      // A throwing handler must not become an uncaught exception inside Node's accept path.
+      connection.close();
+      handler.onError?.(
+        new PeerlinkError(TcpErrorCodes.SOCKET, `onConnection threw on ${address}`, {
+          cause: error,
+        }),
+      );
+    }
   });
   await new Promise<void>((resolve, reject) => {
     failed = (error) => {

@@ -108,6 +108,24 @@ describe('listen and connect', () => {
     });
   });
 
+  it('closes the connection and reports `ERR_SOCKET` to `onError` when `onConnection` throws', async () => {
+    const transport = tcpTransport();
+    let reported!: (e: Error) => void;
+    const error = new Promise<Error>((r) => (reported = r));
+    const listener = await transport.listen('127.0.0.1:0', {
+      onConnection() {
+        throw new Error('handler bug');
+      },
+      onError: (e) => reported(e),
+    });
+    cleanup.add(() => listener.close());
+    const client = cleanup.conn(await transport.connect(listener.address));
+    const c = recorder();
+    client.start(c);
+    expect(await error).toMatchObject({ code: 'ERR_SOCKET' });
+    await c.ended;
+  });
+
   it('stops accepting on `close()` while accepted connections keep working', async () => {
     const transport = tcpTransport();
     const acc = await accepting(transport, '127.0.0.1:0');
