@@ -37,8 +37,7 @@ function socketOnData(this: Tagged, chunk: Uint8Array): void {
   this[CONN]?.data(chunk);
 }
 function socketOnEnd(this: Tagged): void {
-  const conn = this[CONN];
-  if (conn?.handler !== undefined && !conn.reported) conn.handler.onEnd();
+  this[CONN]?.ended();
 }
 function socketOnDrain(this: Tagged): void {
   this[CONN]?.drain();
@@ -56,10 +55,13 @@ function socketOnClose(this: Tagged): void {
 
 function noop(): void {}
 
-/** Gives `error` a `code`: socket errors keep theirs; others become `ERR_SOCKET` (cause kept). */
-function withCode(error: Error): Error {
-  if (typeof (error as { code?: unknown }).code === 'string') return error;
-  return new PeerlinkError(TcpErrorCodes.SOCKET, error.message, { cause: error });
+/** A `PeerlinkError` with the socket error's code (`ERR_SOCKET` if it has none), cause kept. */
+function withCode(error: Error): PeerlinkError {
+  if (PeerlinkError.isInstance(error)) return error;
+  const code = (error as { code?: unknown }).code;
+  return new PeerlinkError(typeof code === 'string' ? code : TcpErrorCodes.SOCKET, error.message, {
+    cause: error,
+  });
 }
 
 /**
@@ -80,6 +82,7 @@ export class TcpConnection implements Connection {
   readonly #socket: Tagged;
   #paused = false;
   #drainPending = false;
+  #endPending = false;
   #done = false;
 
   constructor(socket: Duplex, remoteAddress: string, localAddress: string, usesOnread: boolean) {
@@ -93,6 +96,7 @@ export class TcpConnection implements Connection {
     socket.on('drain', socketOnDrain);
     if (!usesOnread) socket.on('data', socketOnData);
     this.error = socket.errored ?? undefined;
+    this.#endPending = socket.readableEnded;
     if (socket.destroyed && socket.closed) this.closed = true;
   }
 
@@ -106,6 +110,10 @@ export class TcpConnection implements Connection {
     if (this.#drainPending) {
       this.#drainPending = false;
       handler.onDrain();
+    }
+    if (this.#endPending) {
+      this.#endPending = false;
+      handler.onEnd();
     }
     if (!this.#paused && !this.reported) this.#socket.resume();
   }
@@ -167,6 +175,13 @@ export class TcpConnection implements Connection {
       this.deliver(offset === 0 && end === chunk.length ? chunk : chunk.subarray(offset, end));
       offset = end;
     }
+  }
+
+  /** @internal The remote finished sending; held until `start` if it comes before. */
+  ended(): void {
+    if (this.reported) return;
+    if (this.handler === undefined) this.#endPending = true;
+    else this.handler.onEnd();
   }
 
   /** @internal */

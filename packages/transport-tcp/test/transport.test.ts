@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { PassThrough } from 'node:stream';
+import { Duplex, PassThrough } from 'node:stream';
 import { PeerlinkError } from '@peerlink/codec';
 import type { Connection } from '@peerlink/stream';
 import {
@@ -384,7 +384,9 @@ describe('half-close, reset and close', () => {
     server.reset();
     server.reset(); // idempotent
     expect(await s.closed).toBeUndefined();
-    expectCode(await c.closed, 'ECONNRESET');
+    const reset = await c.closed;
+    expectCode(reset, 'ECONNRESET');
+    expect(PeerlinkError.isInstance(reset)).toBe(true);
     expect(c.events).toEqual(['close']);
   });
 
@@ -444,6 +446,20 @@ describe('half-close, reset and close', () => {
     server.close();
     expect(await s.closed).toBeUndefined();
     expect(c.events).toEqual(['close']);
+  });
+
+  it('reports an end of stream that came before `start` once started', async () => {
+    const duplex = new Duplex({ read() {}, write: (_chunk, _encoding, done) => done() });
+    const ended = new Promise((r) => duplex.once('end', r));
+    duplex.push(null);
+    duplex.resume();
+    await ended;
+    const conn = await tcpTransport({ connector: async () => duplex }).connect('x.example:1');
+    const r = recorder();
+    conn.start(r);
+    expect(r.events).toEqual(['end']);
+    conn.end();
+    expect(await r.closed).toBeUndefined();
   });
 
   it('splits a big chunk from a custom duplex to 64 KiB and keeps the rest across `pause`', async () => {
