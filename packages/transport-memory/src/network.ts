@@ -53,7 +53,14 @@ export interface MemoryNetworkStats {
 
 interface ListenerEntry {
   readonly handler: ListenHandler;
+  /** The host of the transport that listens. */
+  readonly owner: string;
 }
+
+/** Hosts that mean "any interface" when listening. */
+const WILDCARD_HOSTS = ['0.0.0.0', '::'];
+/** Hosts that mean "this node" when connecting. */
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
 
 interface Rule {
   readonly match: LinkMatch;
@@ -132,13 +139,13 @@ export class MemoryNetwork {
   }
 
   /** @internal */
-  _listen(address: string, handler: ListenHandler): Listener {
+  _listen(owner: string, address: string, handler: ListenHandler): Listener {
     const { host, port } = parseAddress(address);
     const bound = formatAddress(host, port === 0 ? this.#freePort(host) : port);
     if (this.#listeners.has(bound)) {
       throw new PeerlinkError(MemoryErrorCodes.ADDRESS_IN_USE, `listen EADDRINUSE ${bound}`);
     }
-    const entry: ListenerEntry = { handler };
+    const entry: ListenerEntry = { handler, owner };
     this.#listeners.set(bound, entry);
     const listeners = this.#listeners;
     return {
@@ -183,7 +190,7 @@ export class MemoryNetwork {
       const complete = (): void => {
         timer = undefined;
         if (!settle()) return;
-        const entry = this.#listeners.get(key);
+        const entry = this.#listenerFor(from, key, host, port);
         if (entry === undefined || connectFault?.kind === 'refuse') {
           reject(
             new PeerlinkError(MemoryErrorCodes.CONNECTION_REFUSED, `connect ECONNREFUSED ${key}`),
@@ -214,6 +221,22 @@ export class MemoryNetwork {
       if (handshake > 0) timer = this.scheduler.setTimeout(complete, handshake);
       else this.scheduler.defer(complete);
     });
+  }
+
+  /**
+   * The listener a connect from `from` to `key` reaches: the one bound to exactly `key`, else a
+   * wildcard listener (`0.0.0.0`, `::`) on the same port whose node is the target host, or the
+   * connecting node itself when the target host is a loopback name.
+   */
+  #listenerFor(from: string, key: string, host: string, port: number): ListenerEntry | undefined {
+    const exact = this.#listeners.get(key);
+    if (exact !== undefined) return exact;
+    for (const wildcard of WILDCARD_HOSTS) {
+      const entry = this.#listeners.get(formatAddress(wildcard, port));
+      if (entry === undefined) continue;
+      if (entry.owner === host || (LOOPBACK_HOSTS.has(host) && entry.owner === from)) return entry;
+    }
+    return undefined;
   }
 
   #linkFor(from: string, key: string, host: string): LinkOptions {
@@ -258,11 +281,13 @@ export class MemoryTransport implements Transport {
 
   /**
    * Binds `address` (`host:port`; port 0 picks a free port, reported in `Listener.address`).
-   * Rejects with `EADDRINUSE` when the address has a listener, `ERR_INVALID_ARGUMENT` when it is
+   * Any host name may be bound. A wildcard host (`0.0.0.0`, `[::]`) stands for this node: it
+   * accepts connects to `<this host>:port`, and to `127.0.0.1`, `localhost` or `[::1]` on that
+   * port from this same node. Rejects with `EADDRINUSE` when the address has a listener, `ERR_INVALID_ARGUMENT` when it is
    * not `host:port`.
    */
   async listen(address: string, handler: ListenHandler): Promise<Listener> {
-    return this.network._listen(address, handler);
+    return this.network._listen(this.host, address, handler);
   }
 
   /**

@@ -31,7 +31,7 @@ describe('faults on a pair', () => {
     const [ra, rb] = startBoth(a, b);
     let accepted = 0;
     let more = true;
-    while (more) {
+    while (more && accepted < 100_000) {
       more = a.write(pattern(100));
       accepted += 100;
     }
