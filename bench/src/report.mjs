@@ -145,7 +145,7 @@ export function barChart(title, rows, impls, metrics) {
   const plotW = 460;
   const top = 46;
   const groupH = shown.length * (barH + gap) - gap;
-  const height = top + impls.length * (groupH + groupGap) + 30 + shown.length * 16;
+  const height = top + impls.length * (groupH + groupGap) + 30 + (shown.length + 1) * 16;
   const width = left + plotW + right;
   const parts = [];
   parts.push(
@@ -203,9 +203,107 @@ export function barChart(title, rows, impls, metrics) {
     const better = METRICS[m]?.higherIsBetter ? 'higher is better' : 'lower is better';
     parts.push(
       `<rect x="${left}" y="${ly}" width="12" height="12" fill="${COLORS[i % COLORS.length]}"/>`,
-      `<text x="${left + 18}" y="${ly + 10}">${esc(`${METRICS[m]?.label ?? m} (${METRICS[m]?.unit ?? ''}, ${better}); whisker: min–max, ratio to net-raw`)}</text>`,
+      `<text x="${left + 18}" y="${ly + 10}">${esc(`${METRICS[m]?.label ?? m} (${METRICS[m]?.unit ?? ''}, ${better})`)}</text>`,
     );
   });
+  parts.push(
+    `<text x="${left}" y="${y + 16 + shown.length * 16}" fill="#555">bar: median; whisker: min–max of the runs; (n×): ratio to net-raw</text>`,
+  );
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;
+}
+
+/**
+ * The targets of issue 5 checked against one run's medians.
+ * @param {Row[]} rows
+ * @returns {string[][]} a table: target, figure, verdict
+ */
+export function targetTable(rows) {
+  const get = (impl, workload, metric) =>
+    rows.find((r) => r.implementation === impl && r.workload === workload && r.metric === metric)
+      ?.median;
+  const out = [['target', 'measured', 'verdict']];
+  /**
+   * @param {string} label
+   * @param {number | undefined} value
+   * @param {number} bound
+   * @param {'min' | 'max'} kind
+   * @param {string} unit
+   */
+  const check = (label, value, bound, kind, unit = '×') => {
+    if (value === undefined || !Number.isFinite(value)) {
+      out.push([label, 'not measured', '—']);
+      return;
+    }
+    const ok = kind === 'min' ? value >= bound : value <= bound;
+    const shown = unit === '×' ? `${value.toFixed(2)}×` : `${fmt(value)} ${unit}`;
+    out.push([label, shown, ok ? 'met' : 'MISSED']);
+  };
+  const ratio = (a, b) => (a === undefined || b === undefined || b === 0 ? undefined : a / b);
+  const pl = (w, m) => get('peerlink', w, m);
+  check(
+    'W2 msgs/s ≥ 0.8 × net-raw',
+    ratio(pl('flood-12B', 'msgsPerSec'), get('net-raw', 'flood-12B', 'msgsPerSec')),
+    0.8,
+    'min',
+  );
+  check(
+    'W2 msgs/s ≥ 2 × ws',
+    ratio(pl('flood-12B', 'msgsPerSec'), get('ws', 'flood-12B', 'msgsPerSec')),
+    2,
+    'min',
+  );
+  check(
+    'W2 msgs/s ≥ 2 × it-length-prefixed',
+    ratio(pl('flood-12B', 'msgsPerSec'), get('it-length-prefixed', 'flood-12B', 'msgsPerSec')),
+    2,
+    'min',
+  );
+  for (const w of ['bulk-1KiB', 'bulk-64KiB', 'bulk-1MiB']) {
+    check(
+      `${w} MiB/s ≥ 0.9 × net-raw`,
+      ratio(pl(w, 'mibPerSec'), get('net-raw', w, 'mibPerSec')),
+      0.9,
+      'min',
+    );
+  }
+  check(
+    'W1 p50 ≤ 1.2 × net-raw',
+    ratio(pl('rtt-12B', 'p50'), get('net-raw', 'rtt-12B', 'p50')),
+    1.2,
+    'max',
+  );
+  for (const w of ['idle-1000-conns', 'idle-10000-conns']) {
+    for (const [m, label] of [
+      ['heapPerConnServer', 'heap, accepting side'],
+      ['rssPerConnServer', 'RSS, accepting side'],
+      ['heapPerConnClient', 'heap, connecting side'],
+      ['rssPerConnClient', 'RSS, connecting side'],
+    ]) {
+      check(`${w} ${label} ≤ 1.25 × net-raw`, ratio(pl(w, m), get('net-raw', w, m)), 1.25, 'max');
+    }
+  }
+  check(
+    'W2 beats the Rust crate (0.5–1.0 M msgs/s)',
+    pl('flood-12B', 'msgsPerSec'),
+    1e6,
+    'min',
+    'msgs/s',
+  );
+  check('W3 beats the Rust crate (465 MiB/s)', pl('bulk-1KiB', 'mibPerSec'), 465, 'min', 'MiB/s');
+  check(
+    'W4 beats the Rust crate (930–1,030 MiB/s)',
+    pl('bulk-64KiB', 'mibPerSec'),
+    1030,
+    'min',
+    'MiB/s',
+  );
+  check(
+    'W5 beats the Rust crate (930–1,030 MiB/s)',
+    pl('bulk-1MiB', 'mibPerSec'),
+    1030,
+    'min',
+    'MiB/s',
+  );
+  return out;
 }

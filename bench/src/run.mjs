@@ -21,7 +21,16 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { barChart, CHART_METRICS, markdownTable, median, tables, textTable } from './report.mjs';
+import {
+  barChart,
+  CHART_METRICS,
+  METRICS,
+  markdownTable,
+  median,
+  tables,
+  targetTable,
+  textTable,
+} from './report.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const benchDir = join(here, '..');
@@ -409,6 +418,7 @@ async function main() {
           implementation: impl,
           workload: w.name,
           metric,
+          unit: METRICS[metric]?.unit ?? '',
           median: median(values),
           min: Math.min(...values),
           max: Math.max(...values),
@@ -446,6 +456,8 @@ async function main() {
   const tbls = tables(rows, opts.impls, workloads);
   console.log('');
   for (const t of tbls) console.log(`${textTable(t)}\n`);
+  const targets = opts.impls.includes('peerlink') ? targetTable(rows) : null;
+  if (targets !== null) console.log(`${textTable(targets)}\n`);
   if (failures.length > 0) console.log(`${failures.length} trial(s) failed; see the JSON.`);
 
   mkdirSync(join(outDir, 'charts'), { recursive: true });
@@ -463,12 +475,12 @@ async function main() {
     charts.push({ w, file });
   }
   console.log(`results: ${relative(process.cwd(), join(outDir, 'latest.json'))}`);
-  if (!partial) updateReadme(result, tbls, charts);
+  if (!partial) updateReadme(result, tbls, charts, targets);
   if (failures.length > 0) process.exitCode = 1;
 }
 
 /** Rewrites the generated part of bench/README.md (between the markers) after a full run. */
-function updateReadme(result, tbls, charts) {
+function updateReadme(result, tbls, charts, targets) {
   const file = join(benchDir, 'README.md');
   if (!existsSync(file)) return;
   const text = readFileSync(file, 'utf8');
@@ -499,6 +511,10 @@ function updateReadme(result, tbls, charts) {
     }
     lines.push('');
   }
+  if (targets !== null) {
+    lines.push('### Targets (issue 5), this run', '', markdownTable(targets), '');
+  }
+  lines.push('### Figures', '');
   for (let i = 0; i < tbls.length; i++) {
     lines.push(markdownTable(tbls[i]), '');
     const chart = charts[i];
