@@ -4,6 +4,7 @@
  *
  * @packageDocumentation
  */
+export type { HostPort } from '@peerlink/stream';
 export { MAX_CHUNK, TcpConnection } from './connection.js';
 export { type TcpErrorCode, TcpErrorCodes } from './errors.js';
 export { ProxyReplyError, type Socks5ConnectorOptions, socks5Connector } from './socks5.js';
