@@ -11,7 +11,7 @@ export {
   MemoryNetwork,
   type MemoryNetworkOptions,
   type MemoryNetworkStats,
-  MemoryTransport,
+  type MemoryTransport,
 } from './network.js';
 export type {
   ChunkingOptions,

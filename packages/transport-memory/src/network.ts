@@ -115,7 +115,13 @@ export class MemoryNetwork {
    * Default: `node-1`, `node-2`, … in creation order. A transport may listen on any host name.
    */
   transport(host?: string): MemoryTransport {
-    return new MemoryTransport(this, host ?? `node-${++this.#hosts}`);
+    const name = host ?? `node-${++this.#hosts}`;
+    return {
+      network: this,
+      host: name,
+      listen: async (address, handler) => this.#listen(name, address, handler),
+      connect: (target, options) => this.#connect(name, target, options),
+    };
   }
 
   /**
@@ -138,8 +144,7 @@ export class MemoryNetwork {
     };
   }
 
-  /** @internal */
-  _listen(owner: string, address: string, handler: ListenHandler): Listener {
+  #listen(owner: string, address: string, handler: ListenHandler): Listener {
     const { host, port } = parseAddress(address);
     const bound = formatAddress(host, port === 0 ? this.#freePort(host) : port);
     if (this.#listeners.has(bound)) {
@@ -157,8 +162,7 @@ export class MemoryNetwork {
     };
   }
 
-  /** @internal */
-  _connect(from: string, target: string, options: ConnectOptions | undefined): Promise<Connection> {
+  #connect(from: string, target: string, options: ConnectOptions | undefined): Promise<Connection> {
     return new Promise<Connection>((resolve, reject) => {
       const signal = options?.signal;
       if (signal?.aborted) {
@@ -266,37 +270,21 @@ export class MemoryNetwork {
 /**
  * A {@link Transport} bound to one node of a {@link MemoryNetwork}; get one with
  * {@link MemoryNetwork.transport}.
+ *
+ * `listen(address, handler)` binds `address` (`host:port`; port 0 picks a free port, reported in
+ * `Listener.address`). Any host name may be bound. A wildcard host (`0.0.0.0`, `[::]`) stands for
+ * this node: it accepts connects to `<this host>:port`, and to `127.0.0.1`, `localhost` or
+ * `[::1]` on that port from this same node. Rejects with `EADDRINUSE` when the address has a
+ * listener, `ERR_INVALID_ARGUMENT` when it is not `host:port`.
+ *
+ * `connect(target, options)` completes after one round trip of the link's latency (at the next
+ * macrotask when it is 0); rejects with `ECONNREFUSED` when nobody listens there (or a `refuse`
+ * fault applies), never settles under a `blackhole` fault, and rejects with `signal.reason` on
+ * abort, leaving nothing behind.
  */
-export class MemoryTransport implements Transport {
+export interface MemoryTransport extends Transport {
   /** The network this transport belongs to. */
   readonly network: MemoryNetwork;
   /** This node's host name: the host of its outbound connections' local addresses. */
   readonly host: string;
-
-  /** @internal Use {@link MemoryNetwork.transport}. */
-  constructor(network: MemoryNetwork, host: string) {
-    this.network = network;
-    this.host = host;
-  }
-
-  /**
-   * Binds `address` (`host:port`; port 0 picks a free port, reported in `Listener.address`).
-   * Any host name may be bound. A wildcard host (`0.0.0.0`, `[::]`) stands for this node: it
-   * accepts connects to `<this host>:port`, and to `127.0.0.1`, `localhost` or `[::1]` on that
-   * port from this same node. Rejects with `EADDRINUSE` when the address has a listener, `ERR_INVALID_ARGUMENT` when it is
-   * not `host:port`.
-   */
-  async listen(address: string, handler: ListenHandler): Promise<Listener> {
-    return this.network._listen(this.host, address, handler);
-  }
-
-  /**
-   * Connects to `target`. Completes after one round trip of the link's latency (at the next
-   * macrotask when it is 0); rejects with `ECONNREFUSED` when nobody listens there (or a `refuse`
-   * fault applies), never settles under a `blackhole` fault, and rejects with `signal.reason` on
-   * abort, leaving nothing behind.
-   */
-  async connect(target: string, options?: ConnectOptions): Promise<Connection> {
-    return this.network._connect(this.host, target, options);
-  }
 }
