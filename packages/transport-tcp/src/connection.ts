@@ -69,8 +69,9 @@ function withCode(error: Error): PeerlinkError {
  * {@link Connection} contract. The socket must be paused; it stays paused until `start`.
  * The `'error'` listener is attached here and kept until the socket closes.
  *
- * `usesOnread`: the socket was created with {@link onreadOption}, so bytes arrive through the
- * shared buffer instead of `'data'` events.
+ * Exported so that other transports over Node streams (TLS, pipes) can reuse it: pass a
+ * connected, paused duplex and its addresses (`host:port`). `usesOnread` (default `false`) is for
+ * sockets this package created with its shared `onread` buffer.
  */
 export class TcpConnection implements Connection {
   readonly remoteAddress: string;
@@ -85,7 +86,7 @@ export class TcpConnection implements Connection {
   #endPending = false;
   #done = false;
 
-  constructor(socket: Duplex, remoteAddress: string, localAddress: string, usesOnread: boolean) {
+  constructor(socket: Duplex, remoteAddress: string, localAddress: string, usesOnread = false) {
     this.#socket = socket as Tagged;
     this.remoteAddress = remoteAddress;
     this.localAddress = localAddress;
