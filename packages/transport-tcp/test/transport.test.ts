@@ -180,12 +180,29 @@ describe('connect failures', () => {
     expect((error as Error).cause).toBeInstanceOf(AggregateError);
   });
 
-  it('fails a name that does not resolve (`*.invalid`) with `ERR_DNS`', async () => {
-    const error = await tcpTransport()
+  // The resolver is injected: a real lookup of a `*.invalid` name would send a DNS query to the
+  // configured nameserver, and these tests send nothing beyond loopback.
+  it('fails a name that does not resolve (`*.invalid`) with `ERR_DNS`, the resolver error as cause', async () => {
+    const lookup: Lookup = async (hostname) => {
+      throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), {
+        code: 'ENOTFOUND',
+        syscall: 'getaddrinfo',
+        hostname,
+      });
+    };
+    const error = await tcpTransport({ lookup })
       .connect('peer.invalid:4000')
       .catch((e: unknown) => e);
+    expect(PeerlinkError.isInstance(error)).toBe(true);
     expectCode(error, 'ERR_DNS');
-    expect(((error as Error).cause as { code?: string }).code).toMatch(/^(ENOTFOUND|EAI_AGAIN)$/);
+    expect(((error as Error).cause as { code?: string }).code).toBe('ENOTFOUND');
+  });
+
+  it('fails a name that resolves to no address with `ERR_DNS`', async () => {
+    const error = await tcpTransport({ lookup: async () => [] })
+      .connect('empty.example:4000')
+      .catch((e: unknown) => e);
+    expectCode(error, 'ERR_DNS');
   });
 
   it('abandons a slow injected `lookup` on abort, rejecting with `signal.reason`', async () => {
