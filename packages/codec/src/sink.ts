@@ -61,6 +61,8 @@ export class ByteSink {
   /**
    * Makes room for `n` more bytes and returns the offset in {@link buffer} where they go; the
    * caller must then fill exactly `buffer[offset .. offset + n)`. {@link length} advances by `n`.
+   * A later write may grow the sink and move the held bytes: keep `offset - head` across writes,
+   * not `offset`.
    */
   reserve(n: number): number {
     if (this.buffer.length - this.length < n) this.grow(n);

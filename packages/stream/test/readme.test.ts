@@ -1,4 +1,5 @@
 // The README's examples, run: a peer driver over a small TCP adapter, both on 127.0.0.1.
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import * as net from 'node:net';
 import { lengthPrefixed } from '@peerlink/codec';
@@ -30,6 +31,14 @@ async function connectedPair(): Promise<[Connection, Connection]> {
 }
 
 describe('README examples', () => {
+  test('the README shows the tested example files verbatim', () => {
+    const read = (path: string) => readFileSync(new URL(path, import.meta.url), 'utf8');
+    const readme = read('../README.md');
+    for (const file of ['./readme/net-transport.ts', './readme/drive.ts']) {
+      expect(readme.includes(`\`\`\`ts\n${read(file)}\`\`\``), file).toBe(true);
+    }
+  });
+
   test('the MessageStream example queues, polls and decodes "hello" with its wire size', () => {
     const codec = lengthPrefixed({ maxSize: 1024 * 1024 });
     const stream = new MessageStream(codec, { txTimeout: 10_000 });
