@@ -1,0 +1,76 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildProject, root } from './build.js';
+
+const readme = readFileSync(`${root}README.md`, 'utf8');
+
+/** The fenced code blocks of the section that starts with `heading`. */
+function blocks(heading: string): string[] {
+  const start = readme.indexOf(`\n${heading}\n`);
+  if (start < 0) throw new Error(`README has no "${heading}"`);
+  const next = readme.indexOf('\n## ', start + heading.length + 2);
+  const section = readme.slice(start, next < 0 ? undefined : next);
+  return [...section.matchAll(/```\w*\n([\s\S]*?)```/g)].map((m) => m[1]!);
+}
+
+describe('README', () => {
+  beforeAll(() => buildProject('examples'), 60_000);
+
+  it('quick start: exactly two commands in one block, install-and-demo then the CI test command', () => {
+    const [first] = blocks('## Quick start');
+    const commands = first!.trim().split('\n');
+    expect(commands).toEqual([
+      'npx -y pnpm@12.21.0 install && npx -y pnpm@12.21.0 demo',
+      'npx -y pnpm@12.21.0 test',
+    ]);
+    const ci = readFileSync(`${root}.ci/run`, 'utf8');
+    expect(ci).toContain('PNPM_VERSION=12.21.0');
+    expect(ci).toContain(['"$', '{PNPM[@]}" test'].join(''));
+  });
+
+  it('the complete program is examples/src/hello.ts, and it runs', () => {
+    const [program] = blocks('## A complete program').filter((b) => b.includes("from 'peerlink'"));
+    expect(program).toBe(readFileSync(`${root}examples/src/hello.ts`, 'utf8'));
+    const result = spawnSync(process.execPath, [`${root}examples/dist/hello.js`], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout.trim().split('\n')).toEqual([
+      expect.stringMatching(/^peer \d+ says HELLO \(9 bytes on the wire\)$/),
+      expect.stringMatching(/^peer \d+ says PEER \(8 bytes on the wire\)$/),
+      expect.stringMatching(/^peer \d+ says TO \(6 bytes on the wire\)$/),
+      expect.stringMatching(/^peer \d+ says PEER \(8 bytes on the wire\)$/),
+    ]);
+  });
+
+  it('maps every public item of the Rust crate (SPEC §9)', () => {
+    const [table] = blocks('## From the Rust crate: every public item of peerlink 0.10.0');
+    expect(table).toBeUndefined(); // a table, not a code block
+    const start = readme.indexOf('## From the Rust crate');
+    const section = readme.slice(start, readme.indexOf('\n## ', start + 5));
+    const items = [
+      'Config',
+      'StreamConfig',
+      'MaxMessageSizeMultiple',
+      'Message',
+      'DecodeError',
+      'PeerId',
+      'Command',
+      'Event',
+      'DisconnectReason',
+      'Target',
+      'Connector',
+      'DefaultConnector',
+      'Socks5Connector',
+      'Handle',
+      'run',
+      'run_with_connector',
+      'run_with_socks5_proxy',
+    ];
+    for (const item of items)
+      expect(section, item).toMatch(new RegExp(`\\n\\| \`${item}\`( \\(trait\\))? \\|`));
+  });
+});
