@@ -91,6 +91,7 @@ export class TcpConnection implements Connection {
     this.remoteAddress = remoteAddress;
     this.localAddress = localAddress;
     this.#socket[CONN] = this;
+    socket.pause(); // before the 'data' listener, which would otherwise start the flow
     socket.on('error', socketOnError);
     socket.on('close', socketOnClose);
     socket.on('end', socketOnEnd);
@@ -167,8 +168,9 @@ export class TcpConnection implements Connection {
     let offset = 0;
     while (offset < chunk.length) {
       if (this.reported) return;
-      if (this.#paused) {
-        // `pause()` stopped the stream's flow, so the remainder is buffered, first in line.
+      if (this.#paused || this.handler === undefined) {
+        // Not wanted now: back to the stream, first in line (paused, so it stays buffered).
+        this.#socket.pause();
         this.#socket.unshift(chunk.subarray(offset));
         return;
       }
