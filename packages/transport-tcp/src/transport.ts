@@ -87,6 +87,13 @@ function messageOf(error: unknown): string {
 
 function noop(): void {}
 
+/** Destroys what a connector handed over after the connect was abandoned (whatever it is). */
+function destroyLate(late: unknown): void {
+  try {
+    (late as Partial<Duplex> | null)?.destroy?.();
+  } catch {}
+}
+
 /** Settles with `promise`, or rejects with `signal.reason` on abort (`late` gets a late value). */
 function abortable<T>(promise: Promise<T>, signal: AbortSignal, late: (v: T) => void): Promise<T> {
   return new Promise<T>((resolve, reject) => {
@@ -321,7 +328,7 @@ export function tcpTransport(options: TcpTransportOptions = {}): Transport {
     let socket: Duplex;
     try {
       const attempt = Promise.resolve().then(() => connector(hostPort, { signal }));
-      socket = await abortable(attempt, signal, (late) => late.destroy());
+      socket = await abortable(attempt, signal, destroyLate);
     } catch (error) {
       if (signal.aborted) throw signal.reason;
       throw connectError(target, error);
