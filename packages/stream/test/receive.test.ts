@@ -603,3 +603,46 @@ describe('MessageStream receive: a sink that throws', () => {
     expect(stream.handleData(wire, () => {})).toBe(stream.error);
   });
 });
+
+describe('MessageStream receive: codec result objects and chunk types', () => {
+  test('a codec may refill one result object on every decode, even from inside the sink', () => {
+    const codec = lengthPrefixed({ maxSize: 100 });
+    const { wire, sizes } = encodeAll(codec, [
+      Uint8Array.of(1),
+      Uint8Array.of(2, 2),
+      Uint8Array.of(3, 3, 3),
+    ]);
+    const other = encodeAll(codec, [new Uint8Array(50)]).wire;
+    const got: [number[], number][] = [];
+    new MessageStream(codec).handleData(wire, (m, size) => {
+      got.push([[...m], size]);
+      codec.decode(other); // refills the shared result object
+    });
+    expect(got).toEqual([
+      [[1], sizes[0]],
+      [[2, 2], sizes[1]],
+      [[3, 3, 3], sizes[2]],
+    ]);
+  });
+
+  test('decodes a Node `Buffer` chunk in place, like a plain Uint8Array', () => {
+    const buffers: ArrayBufferLike[] = [];
+    const codec: Codec<bigint> = {
+      ...ping,
+      decode: (bytes) => {
+        buffers.push(bytes.buffer);
+        return ping.decode(bytes);
+      },
+    };
+    const { wire } = encodeAll(ping, [5n, 6n]);
+    const chunk = Buffer.from(wire);
+    const got: bigint[] = [];
+    expect(
+      new MessageStream(codec).handleData(chunk, (m) => {
+        got.push(m);
+      }),
+    ).toBeUndefined();
+    expect(got).toEqual([5n, 6n]);
+    for (const b of buffers) expect(b).toBe(chunk.buffer);
+  });
+});
