@@ -43,6 +43,9 @@ function platformDefer(): (callback: () => void) => void {
     const channel = new g.MessageChannel();
     const queue: (() => void)[] = [];
     channel.port1.onmessage = () => queue.shift()?.();
+    // Where ports can hold a process open (Node without setImmediate: not a real platform, but
+    // tests simulate it), do not let an idle channel do so.
+    (channel.port1 as { unref?: () => void }).unref?.();
     return (callback) => {
       queue.push(callback);
       channel.port2.postMessage(null);
@@ -103,7 +106,7 @@ export class VirtualScheduler implements Scheduler {
   /** Runs `callback` when the simulated clock reaches now + `delay` ms. */
   setTimeout(callback: () => void, delay: number): TimerHandle {
     const timer: VirtualTimer = {
-      at: this.#now + Math.max(0, delay),
+      at: this.#now + (delay > 0 && Number.isFinite(delay) ? delay : 0),
       seq: this.#seq++,
       callback,
       cancelled: false,

@@ -1,4 +1,5 @@
 import { memoryPair } from '@peerlink/transport-memory';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compareBytes, pattern, startBoth, turns } from './helpers.js';
 
@@ -95,5 +96,42 @@ describe('faults on a pair', () => {
     a.close();
     b.close();
     await Promise.all([ra.untilClosed()]);
+  });
+});
+
+describe('faults: properties', () => {
+  it('delivers exactly the first `afterBytes` bytes (or all, if fewer were written) under any fault and chunking', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer(),
+        fc.constantFrom('reset' as const, 'stall' as const, 'half-close' as const),
+        fc.integer({ min: 0, max: 5000 }),
+        fc.array(fc.integer({ min: 1, max: 2000 }), { minLength: 1, maxLength: 6 }),
+        async (seed, kind, afterBytes, sizes) => {
+          const [a, b] = memoryPair({ seed, capacity: 1 << 20, faults: [{ kind, afterBytes }] });
+          const [ra, rb] = startBoth(a, b);
+          const total = sizes.reduce((x, y) => x + y, 0);
+          const source = pattern(total, seed & 0xff);
+          let offset = 0;
+          for (const n of sizes) {
+            a.write(source.subarray(offset, offset + n));
+            offset += n;
+          }
+          const expected = Math.min(afterBytes, total);
+          const struck = total >= afterBytes;
+          if (kind === 'reset' && struck) await rb.untilClosed();
+          else if (kind === 'half-close' && struck) await rb.untilEnded();
+          else await rb.untilBytes(expected);
+          await turns(2);
+          expect(rb.received).toBe(expected);
+          expect(compareBytes(rb.bytes(), source.subarray(0, expected))).toBe('equal');
+          if (kind === 'reset') expect(rb.closes).toBe(struck ? 1 : 0);
+          a.close();
+          b.close();
+          await Promise.all([ra.untilClosed(), rb.untilClosed()]);
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 });

@@ -1,5 +1,5 @@
-import { memoryPair, VirtualScheduler } from '@peerlink/transport-memory';
-import { describe, expect, it } from 'vitest';
+import { memoryPair, realScheduler, VirtualScheduler } from '@peerlink/transport-memory';
+import { describe, expect, it, vi } from 'vitest';
 import { compareBytes, pattern, startBoth } from './helpers.js';
 
 describe('VirtualScheduler', () => {
@@ -96,5 +96,44 @@ describe('latency and bandwidth', () => {
     a.write(pattern(4000));
     await rb.untilBytes(4000);
     expect(compareBytes(rb.bytes(), pattern(4000))).toBe('equal');
+  });
+});
+
+describe('realScheduler', () => {
+  it('yields with `setImmediate`, else a `MessageChannel`, else `setTimeout(0)`', async () => {
+    const order: string[] = [];
+    const check = async (label: string) => {
+      const s = realScheduler();
+      await new Promise<void>((resolve) =>
+        s.defer(() => {
+          order.push(label);
+          resolve();
+        }),
+      );
+    };
+    await check('immediate');
+    vi.stubGlobal('setImmediate', undefined);
+    try {
+      await check('channel');
+      vi.stubGlobal('MessageChannel', undefined);
+      await check('timeout');
+    } finally {
+      vi.unstubAllGlobals();
+    }
+    expect(order).toEqual(['immediate', 'channel', 'timeout']);
+    expect(typeof setImmediate).toBe('function');
+  });
+
+  it('moves a pair along on the `MessageChannel` fallback', async () => {
+    vi.stubGlobal('setImmediate', undefined);
+    try {
+      const [a, b] = memoryPair({ scheduler: realScheduler(), chunking: false, capacity: 1 << 20 });
+      const [, rb] = startBoth(a, b);
+      a.write(pattern(300_000));
+      await rb.untilBytes(300_000);
+      expect(compareBytes(rb.bytes(), pattern(300_000))).toBe('equal');
+    } finally {
+      vi.unstubAllGlobals();
+    }
   });
 });
