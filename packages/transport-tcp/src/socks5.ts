@@ -52,9 +52,8 @@ function invalid(message: string): never {
 
 function checkCredential(name: string, value: string | undefined): void {
   if (value === undefined) return;
-  const length = Buffer.byteLength(value);
-  if (typeof value !== 'string' || length < 1 || length > 255)
-    invalid(`${name} must be 1–255 bytes`);
+  const length = typeof value === 'string' ? Buffer.byteLength(value) : 0;
+  if (length < 1 || length > 255) invalid(`${name} must be a string of 1–255 bytes`);
 }
 
 /** Turns the socks package's failure (a message string) into our codes. */
@@ -157,8 +156,8 @@ export function socks5Connector(options: Socks5ConnectorOptions): Connector {
       }
       socket.off('end', onEnd);
       const collect = (chunk: Buffer) => void early.push(chunk);
-      socket.on('data', collect);
       socket.resume = () => socket;
+      socket.on('data', collect);
       try {
         await new Promise<void>((resolve) => setImmediate(resolve));
       } finally {
