@@ -6,16 +6,21 @@
 
 /**
  * Receives a connection's events. Calls never overlap, and none comes before
- * {@link Connection.start} or after {@link ConnectionHandler.onClose}.
+ * {@link Connection.start} or after {@link ConnectionHandler.onClose}. Apart from `start`, an
+ * adapter never calls the handler from inside one of the connection's own methods (it reports
+ * their consequences later), so the owner may call those from anywhere, handler methods included.
  */
 export interface ConnectionHandler {
   /**
-   * Bytes arrived, in order. `chunk` is valid only during the call (the adapter may reuse its
-   * memory afterwards). Adapters should deliver at most 64 KiB per call, so that one busy
-   * connection cannot hold the event loop.
+   * Bytes arrived, in order; never an empty chunk. `chunk` is valid only during the call (the
+   * adapter may reuse its memory afterwards). Adapters should deliver at most 64 KiB per call, so
+   * that one busy connection cannot hold the event loop.
    */
   onData(chunk: Uint8Array): void;
-  /** After {@link Connection.write} returned `false`: the connection can take more bytes now. */
+  /**
+   * After {@link Connection.write} returned `false`: the connection can take more bytes now. Not
+   * called if the connection closes first.
+   */
   onDrain(): void;
   /**
    * The remote side finished sending (end of stream, a TCP FIN). The connection can still write;
@@ -23,9 +28,11 @@ export interface ConnectionHandler {
    */
   onEnd(): void;
   /**
-   * The connection is closed and its resources released; called exactly once. `error` is
-   * `undefined` for a clean close (local `close()`/`end()`, or both sides ended), else the
-   * transport error, with a `code` such as `ECONNRESET` (reset by the peer) or `EPIPE`.
+   * The connection is closed and its resources released; called exactly once, last, however it
+   * ended (the owner's own `end`/`reset`/`close` included). `error` is `undefined` for a clean
+   * close (local `close()`/`reset()`, or both sides ended), else the transport error, with a
+   * string `code` such as `ECONNRESET` (reset by the peer) or `EPIPE`. After it, the connection's
+   * methods are harmless no-ops.
    */
   onClose(error: Error | undefined): void;
 }
@@ -37,18 +44,26 @@ export interface Connection {
   /** The local address, in the same form. */
   readonly localAddress: string;
   /**
-   * Attaches the handler and starts delivering events. Called once. Errors that happened before
-   * it are reported through the handler as soon as it is attached.
+   * Attaches the handler and starts delivering events. Called once; nothing is delivered before
+   * it. Events that happened before it (an error, the remote closing) are reported through the
+   * handler as soon as it is attached, possibly during this call.
    */
   start(handler: ConnectionHandler): void;
   /**
-   * Hands `bytes` to the transport, which takes them whole and owns them from then on (the caller
-   * never modifies them again, so no copy is needed). Returns `false` when the caller should wait
-   * for {@link ConnectionHandler.onDrain} before writing more; `true` when it may write again now.
-   * After `end`, `reset` or `close`, bytes are dropped and `false` is returned.
+   * Hands `bytes` to the transport, which takes them whole (no partial writes) and owns them from
+   * then on: the caller never modifies them again, so no copy is needed, and the adapter must not
+   * modify them either. Returns `false` when the caller should wait for
+   * {@link ConnectionHandler.onDrain} before writing more (advice: the bytes were accepted);
+   * `true` when it may write again now. After `end`, `reset` or `close`, bytes are dropped and
+   * `false` is returned; after the remote side is gone they may be dropped silently (the error
+   * comes with `onClose`).
    */
   write(bytes: Uint8Array): boolean;
-  /** Stops delivering `onData` until {@link resume} (receive-side backpressure). Idempotent. */
+  /**
+   * Stops delivering `onData` at once, until {@link resume} (receive-side backpressure): no
+   * `onData` after this returns. Bytes are kept, never lost or reordered. Idempotent; may be
+   * called before `start`.
+   */
   pause(): void;
   /** Restarts delivery after {@link pause}. Idempotent. */
   resume(): void;
