@@ -144,6 +144,87 @@ describe('listen and connect', () => {
   });
 });
 
+describe('custom connectors', () => {
+  // The README's example, verbatim but for the log line.
+  const fromLocalAddress =
+    (localAddress: string): Connector =>
+    (target, { signal }) =>
+      new Promise((resolve, reject) => {
+        signal.throwIfAborted();
+        const socket = net.connect({
+          host: target.host,
+          port: target.port,
+          localAddress,
+          allowHalfOpen: true,
+          noDelay: true,
+        });
+        socket.pause();
+        socket.on('error', () => {}); // kept for the socket's life; the transport reports errors
+        const onAbort = () => {
+          socket.destroy();
+          reject(signal.reason);
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        socket.once('connect', () => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(socket);
+        });
+        socket.once('error', (error) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(error); // keeps its code, e.g. ECONNREFUSED
+        });
+      });
+
+  it('uses the connector once per connect (the README example binds a local address)', async () => {
+    let calls = 0;
+    const inner = fromLocalAddress('127.0.0.2');
+    const connector: Connector = (target, options) => {
+      calls++;
+      return inner(target, options);
+    };
+    const transport = tcpTransport({ connector });
+    const acc = await accepting(transport, '127.0.0.1:0');
+    cleanup.add(() => acc.listener.close());
+    const client = cleanup.conn(await transport.connect(acc.listener.address));
+    const server = cleanup.conn(await acc.next());
+    expect(calls).toBe(1);
+    expect(client.localAddress).toMatch(/^127\.0\.0\.2:\d+$/);
+    expect(server.remoteAddress).toBe(client.localAddress);
+    const s = recorder();
+    server.start(s);
+    client.start(recorder());
+    client.write(Uint8Array.of(1));
+    await s.waitFor(1);
+    const port = await freePort();
+    await expect(transport.connect(`127.0.0.1:${port}`)).rejects.toMatchObject({
+      code: 'ECONNREFUSED',
+    });
+    expect(calls).toBe(2);
+  });
+
+  it('maps a connector error without a code to `ERR_CONNECTOR`, the original as cause', async () => {
+    const original = new Error('no route today');
+    const transport = tcpTransport({
+      connector: async () => {
+        throw original;
+      },
+    });
+    const error = await transport.connect('x.example:1').catch((e: unknown) => e);
+    expectCode(error, 'ERR_CONNECTOR');
+    expect((error as Error).cause).toBe(original);
+  });
+
+  it('passes a `PeerlinkError` from a connector through unchanged', async () => {
+    const own = new PeerlinkError('ERR_MY_TUNNEL', 'tunnel down');
+    const transport = tcpTransport({
+      connector: async () => {
+        throw own;
+      },
+    });
+    await expect(transport.connect('x.example:1')).rejects.toBe(own);
+  });
+});
+
 describe('connect failures', () => {
   it('rejects a refused connect with `ECONNREFUSED` (IP and `localhost`)', async () => {
     const port = await freePort();
