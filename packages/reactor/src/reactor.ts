@@ -237,10 +237,13 @@ export class Reactor<M> {
     try {
       for (const address of list) {
         parseAddress(address);
+        // Accept failures name the bound address (the real port, not `:0`) once it is known.
+        let bound = address;
         const listener = await this.transport.listen(address, {
           onConnection: (conn) => this.accept(conn),
-          onError: (error) => this.listenError(address, error),
+          onError: (error) => this.listenError(bound, error),
         });
+        bound = listener.address;
         opened.push(listener);
       }
     } catch (cause) {
