@@ -157,10 +157,14 @@ export class Harness {
     this.defer(() => r.shutdown({ flushTimeout: 0 }));
   }
 
-  /** A raw `net` socket connected to `127.0.0.1:port`, with an error listener; closed after. */
+  /**
+   * A raw `net` socket connected to `127.0.0.1:port`, with an error listener, flowing (what it
+   * reads is dropped unless the test listens; `pause()` it to stop reading); closed after.
+   */
   async socket(port: number, options: { allowHalfOpen?: boolean } = {}): Promise<net.Socket> {
     const s = net.connect({ port, host: '127.0.0.1', ...options });
     s.on('error', () => {});
+    s.resume();
     this.defer(async () => {
       if (!s.closed) {
         s.destroy();
