@@ -78,7 +78,8 @@ export class MessageStream<M> {
    *
    * Returns `undefined`, or the error that ends the stream: `ERR_MALFORMED_MESSAGE`,
    * `ERR_MESSAGE_TOO_LARGE`, `ERR_RX_LIMIT` or `ERR_CODEC_FAILURE`. After an error every call
-   * returns the same error.
+   * returns the same error. A sink that throws ends the stream with `ERR_SINK_FAILURE` and its
+   * exception propagates.
    */
   handleData(chunk: Uint8Array, sink: MessageSink<M>, now = 0): PeerlinkError | undefined {
     if (this.failure !== undefined) return this.failure;
