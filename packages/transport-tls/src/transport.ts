@@ -122,7 +122,9 @@ export function tlsTransport(options: TlsTransportOptions = {}): Transport {
       ...common,
       requestCert,
       handshakeTimeout,
-      allowHalfOpen: true,
+      // Not half-open during the handshake: a client that leaves mid-handshake must close the
+      // socket (Node reports it only on close). Half-open from `secureConnection` on.
+      allowHalfOpen: false,
       noDelay: true,
     });
     // TCP sockets by peer address, from 'connection' (before the handshake) until they close or
@@ -144,6 +146,7 @@ export function tlsTransport(options: TlsTransportOptions = {}): Transport {
         socket.destroy();
         return;
       }
+      socket.allowHalfOpen = true; // the contract's end(): the remote's end leaves us writable
       const remote = formatAddress(socket.remoteAddress ?? '', socket.remotePort ?? 0);
       const local = formatAddress(socket.localAddress ?? '', socket.localPort ?? 0);
       handler.onConnection(new TlsConnection(socket, raw, remote, local));
