@@ -27,6 +27,8 @@ export interface TestCerts {
   readonly strangerServerCert: string;
   /** A self-signed server certificate (same key as the server's). */
   readonly selfSignedServerCert: string;
+  /** For nodes that both listen and dial (mutual TLS): server's key, both usages, signed by the CA. */
+  readonly peerCert: string;
 }
 
 async function openssl(dir: string, args: string[]): Promise<void> {
@@ -112,6 +114,10 @@ export async function makeCerts(): Promise<TestCerts | undefined> {
       'subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost\nextendedKeyUsage=serverAuth\n',
     );
     await writeFile(join(dir, 'client.ext'), 'extendedKeyUsage=clientAuth\n');
+    await writeFile(
+      join(dir, 'peer.ext'),
+      'subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n',
+    );
     await Promise.all([key('ca.key'), key('other.key'), key('server.key'), key('client.key')]);
     await Promise.all([ca('ca', 'peerlink test CA'), ca('other', 'untrusted test CA')]);
     await Promise.all([csr('server', 'localhost'), csr('client', 'peerlink test client')]);
@@ -119,6 +125,7 @@ export async function makeCerts(): Promise<TestCerts | undefined> {
     // `-days -1`: not after = yesterday, so the certificate has expired.
     await sign('server', 'ca', 'expired.crt', '-1', 'server.ext');
     await sign('client', 'ca', 'client.crt', '2', 'client.ext');
+    await sign('server', 'ca', 'peer.crt', '2', 'peer.ext');
     await sign('client', 'other', 'stranger-client.crt', '2', 'client.ext');
     await sign('server', 'other', 'stranger-server.crt', '2', 'server.ext');
     await openssl(dir, [
@@ -147,6 +154,7 @@ export async function makeCerts(): Promise<TestCerts | undefined> {
       strangerClientCert: await read('stranger-client.crt'),
       strangerServerCert: await read('stranger-server.crt'),
       selfSignedServerCert: await read('self.crt'),
+      peerCert: await read('peer.crt'),
     };
   } finally {
     await rm(dir, { recursive: true, force: true });
