@@ -482,7 +482,8 @@ export class Reactor<M> {
 
   /**
    * Sets the synchronous event handler: every event is passed to it as it happens, with no
-   * queueing (the fast path). While a handler is set, {@link events} cannot be used. Events
+   * queueing (the fast path). An exception thrown by the handler does not disturb the reactor; it
+   * is rethrown in a microtask, where it surfaces as an uncaught exception. While a handler is set, {@link events} cannot be used. Events
    * queued before the handler was set are handed to it first.
    */
   onEvent(handler: (event: ReactorEvent<M>) => void): void {
@@ -548,7 +549,15 @@ export class Reactor<M> {
   /** Emits one event to the handler, the waiting consumer, or the queue. */
   private emit(event: ReactorEvent<M>): void {
     if (this.handler !== undefined) {
-      this.handler(event);
+      try {
+        this.handler(event);
+      } catch (error) {
+        // The handler's own bug: keep the reactor's state whole and let it surface as an
+        // uncaught exception on its own stack, as an EventEmitter listener's would.
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
       return;
     }
     const waiting = this.waiting;
