@@ -71,6 +71,8 @@ describe.skipIf(!HAS_MICROSOCKS)('reactor through a SOCKS5 proxy (microsocks)', 
       const server = reactor();
       const [bound] = await server.r.listen('127.0.0.1:0');
       const port = bound!.split(':')[1];
+      // Where `localhost` resolves to ::1 first, the proxy goes there: listen on both if we can.
+      await server.r.listen(`[::1]:${port}`).catch(() => undefined);
       const client = reactor({ proxy: proxy.address });
       const peer = await client.r.connect(`${host}:${port}`);
       const accepted = await server.w.next<Extract<Event, { type: 'accepted' }>>(
