@@ -497,6 +497,8 @@ function updateReadme(result, tbls, charts, targets) {
       `(commit ${m.commit}, ${result.durationSeconds.toFixed(0)} s): ${m.cpuCount} × ${m.cpuModel}, ` +
       `${m.totalMemoryGiB} GiB, ${m.os}, node ${m.node}; ${result.runsPerFigure} runs per figure, ` +
       `${typeof m.pinning === 'string' ? m.pinning : 'pinned with taskset (W1 on one core, floods on two)'}. ` +
+      `Load average (1 min) ${m.loadAverageAtStart[0]} at the start, ${m.loadAverageAtEnd[0]} at the end ` +
+      '(other work shares these 2 cores: short floods move with it; the CPU rows are steadier). ' +
       'Each cell is the median; the ratio is to net-raw. Raw data: `results/latest.json`.',
     '',
   ];
