@@ -127,32 +127,28 @@ export class TlsConnection implements Connection {
       this.#socket.pause();
       return;
     }
-    this.#inHandler = true;
-    try {
-      this.#handler.onData(chunk); // a TLS record: at most 16 KiB
-    } finally {
-      this.#inHandler = false;
-    }
+    const handler = this.#handler;
+    this.#call(() => handler.onData(chunk)); // a TLS record: at most 16 KiB
   }
 
   #onDrain(): void {
     if (!this.#needDrain || this.#closing || this.#reported) return;
     this.#needDrain = false;
     if (this.#handler === undefined) this.#drainHeld = true;
-    else this.#call(this.#handler.onDrain);
+    else this.#call(() => this.#handler?.onDrain());
   }
 
   #onEnd(): void {
     if (this.#closing || this.#reported) return;
     if (this.#handler === undefined) this.#endHeld = true;
-    else this.#call(this.#handler.onEnd);
+    else this.#call(() => this.#handler?.onEnd());
   }
 
   /** Calls a handler method, marking the call so that a close it causes waits for its end. */
-  #call(method: (this: ConnectionHandler) => void): void {
+  #call(fn: () => void): void {
     this.#inHandler = true;
     try {
-      method.call(this.#handler!);
+      fn();
     } finally {
       this.#inHandler = false;
     }
