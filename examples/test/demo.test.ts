@@ -1,5 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildProject, root } from './build.js';
@@ -93,6 +94,21 @@ describe('pnpm demo', () => {
     expect(code).toBe(130);
     expect(run.stderr()).toContain('interrupted (SIGINT)');
     for (const pid of pids) expect(isRunning(pid), `pid ${pid}`).toBe(false);
+  });
+
+  // `script` (util-linux) runs the demo on a pseudo-terminal, as a user would see it.
+  const hasScript = existsSync('/usr/bin/script');
+  it.skipIf(!hasScript)('draws an updating progress bar on a terminal', () => {
+    const command = `${JSON.stringify(process.execPath)} ${JSON.stringify(demo)} --clients 1 --count 300`;
+    const result = spawnSync('script', ['-qefc', command, '/dev/null'], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/\r\x1b\[K\[█+\] 100%/);
+    expect(result.stdout).not.toContain('progress: ');
+    expect(result.stdout).toContain('messages exchanged: 600');
   });
 
   it('gives up with exit 1 after `PEERLINK_DEMO_TIMEOUT` ms', async () => {
