@@ -58,7 +58,7 @@ export function putU32(b, o, v) {
 export function writeMessage(b, o, seq, len) {
   putU32(b, o, seq);
   if (len <= 64) for (let i = o + 4; i < o + len - 4; i++) b[i] = 0x5a;
-  else b.set(FILLER.subarray(0, len - 8), o + 4);
+  else FILLER.copy(b, o + 4, 0, len - 8);
   putU32(b, o + len - 4, tailOf(seq, len));
 }
 

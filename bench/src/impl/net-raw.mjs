@@ -123,7 +123,7 @@ class RawConn {
       putU32(b, o, len);
       putU32(b, o + 4, seq);
       if (len <= 64) for (let i = o + 8; i < o + total - 4; i++) b[i] = 0x5a;
-      else b.set(FILLER.subarray(0, len - 8), o + 8);
+      else FILLER.copy(b, o + 8, 0, len - 8);
       putU32(b, o + total - 4, tailOf(seq, len));
       this.pos = o + total;
       this.schedule();
