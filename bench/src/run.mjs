@@ -3,7 +3,7 @@
 // Options:
 //   --quick            counts scaled down ten times, no 10,000-connection pass (< 2 minutes)
 //   --unpinned         do not pin processes with taskset
-//   --runs N           runs per figure (default 3; the median is reported)
+//   --runs N           runs per figure (default 5, or 3 with --quick; the median is reported)
 //   --impl a,b         only these implementations (net-raw is always kept, for the ratios)
 //   --workload w1,w2   only these workloads (ids w1..w5, mem1k, mem10k)
 //   --scale F          multiply every message count by F (e.g. 0.01 for a smoke test)
@@ -57,7 +57,7 @@ function parseArgs(argv) {
   const o = {
     quick: false,
     pinned: true,
-    runs: 3,
+    runs: /** @type {number | null} */ (null),
     impls: ALL_IMPLS,
     workloads: /** @type {string[] | null} */ (null),
     scale: 1,
@@ -338,6 +338,7 @@ function runCore(quick) {
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   cpuProfDir = opts.cpuProf;
+  opts.runs ??= opts.quick ? 3 : 5;
   if (opts.pinned && spawnSync('taskset', ['-c', '0', 'true']).status !== 0) {
     console.log('taskset is not available here: running unpinned');
     opts.pinned = false;
