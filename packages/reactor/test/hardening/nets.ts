@@ -4,7 +4,6 @@
  * broken remote looks like).
  */
 import { once } from 'node:events';
-import net from 'node:net';
 import type { Connection, Transport } from '@peerlink/stream';
 import { type LinkOptions, MemoryNetwork, type Scheduler } from '@peerlink/transport-memory';
 import { tcpTransport } from '@peerlink/transport-tcp';

@@ -1,0 +1,146 @@
+import { Reactor, type ReactorEvent } from '@peerlink/reactor';
+import { tcpTransport } from '@peerlink/transport-tcp';
+import { describe, expect, it } from 'vitest';
+import { bytesCodec, isType, type PingPong, pattern, ping, pingPongCodec } from '../fixtures.js';
+import { bystander, PeerLedger, until, useHardening } from './guard.js';
+import { memoryNet, type TestNet, tcpNet } from './nets.js';
+
+const h = useHardening();
+const MiB = 1024 * 1024;
+
+describe('receive-side backpressure under a slow consumer (TCP)', () => {
+  // Scaling: the issue's consumer awaits 1 ms per event over 1,000,000 messages (about 17
+  // minutes). Here it awaits 1 ms (a real timer) after every 1,000 events instead: the same
+  // 1,000,000 messages, the same event queue (1,024) and the same pattern of a consumer that
+  // falls behind and catches up a thousand times, in a few seconds.
+  it('pauses only the flooding socket, loses nothing of 1,000,000 messages, keeps memory bounded', async () => {
+    const COUNT = 1_000_000;
+    const server = new Reactor<PingPong>({
+      codec: pingPongCodec,
+      transport: tcpTransport(),
+      eventCapacity: 1024,
+      name: 'server',
+    });
+    const ledger = new PeerLedger();
+    h.adopt(server, ledger, 'server');
+    const [address] = await server.listen('127.0.0.1:0');
+    const sender = h.reactor({ codec: pingPongCodec, transport: tcpTransport(), name: 'sender' });
+    // A second client that only receives from the server during the flood.
+    const quiet = h.reactor({ codec: pingPongCodec, transport: tcpTransport(), name: 'quiet' });
+    const quietPeer = await quiet.r.connect(address!);
+    const peer = await sender.r.connect(address!);
+    let sent = 0;
+    const sending = (async () => {
+      while (sent < COUNT) {
+        if (sender.r.send(peer, ping(sent)) === 'queued') sent++;
+        else await sender.r.drained(peer);
+      }
+    })();
+
+    global.gc?.();
+    const base = process.memoryUsage();
+    let peakArrayBuffers = 0;
+    let peakHeap = 0;
+    let maxQueued = 0;
+    let pausedSamples = 0;
+    let quietPausedSamples = 0;
+    let floodPeer = -1;
+    let quietServerPeer = -1;
+    let next = 0;
+    let outOfOrder = 0;
+    let toQuiet = 0;
+    for await (const e of server.events()) {
+      ledger.observe(e as ReactorEvent<unknown>);
+      if (e.type === 'accepted') {
+        if (quietServerPeer < 0) quietServerPeer = e.peer;
+        else floodPeer = e.peer;
+        continue;
+      }
+      if (e.type !== 'message') continue;
+      if (Number(e.message.n) !== next) outOfOrder++;
+      next++;
+      if (next % 1000 === 0) {
+        const stats = server.stats();
+        maxQueued = Math.max(maxQueued, stats.queuedEvents);
+        if (server.peerStats(floodPeer)?.paused) pausedSamples++;
+        if (server.peerStats(quietServerPeer)?.paused) quietPausedSamples++;
+        // Commands and writes go on while reading is paused: the quiet peer gets a message.
+        if (next % 100_000 === 0) {
+          server.send(quietServerPeer, ping(next));
+          toQuiet++;
+        }
+        const m = process.memoryUsage();
+        peakArrayBuffers = Math.max(peakArrayBuffers, m.arrayBuffers - base.arrayBuffers);
+        peakHeap = Math.max(peakHeap, m.heapUsed - base.heapUsed);
+        await new Promise<void>((resolve) => setTimeout(resolve, 1)); // the slow consumer
+      }
+      if (next === COUNT) break;
+    }
+    await sending;
+    expect(next).toBe(COUNT);
+    expect(outOfOrder).toBe(0);
+    // The queue stayed within its capacity (plus at most one chunk's worth of slack).
+    expect(maxQueued).toBeLessThanOrEqual(1024 + (64 * 1024) / 12);
+    // The flooding socket was paused while the consumer lagged; the quiet one never was.
+    expect(pausedSamples).toBeGreaterThan(0);
+    expect(quietPausedSamples).toBe(0);
+    await quiet.rec.waitForCount(isType('message', quietPeer), toQuiet);
+    expect(toQuiet).toBe(10);
+    // Memory stayed bounded: 12 MB went through; far less was ever held.
+    expect(peakArrayBuffers).toBeLessThan(32 * MiB);
+    expect(peakHeap).toBeLessThan(96 * MiB);
+    await server.shutdown({ flushTimeout: 0 });
+    for await (const e of server.events()) ledger.observe(e as ReactorEvent<unknown>);
+  }, 60_000);
+});
+
+const nets: Array<[string, () => TestNet]> = [
+  ['TCP', () => tcpNet(h)],
+  ['the memory network', () => memoryNet(h, { seed: 3 })],
+];
+
+describe.each(nets)('buffers over %s', (_name, makeNet) => {
+  it('return to their floor after a 10 MiB message each way, as `stats()` shows', async () => {
+    const n = makeNet();
+    const options = { shrinkInterval: 10, housekeepingInterval: 10 };
+    let rxAtArrival = 0;
+    const server = h.reactor(
+      { codec: bytesCodec, transport: n.transport(), name: 'server', ...options },
+      (e) => {
+        if (e.type === 'message' && e.size > MiB) {
+          rxAtArrival = server.r.peerStats(e.peer)?.rxBufferCapacity ?? 0;
+          server.r.send(e.peer, e.message); // and 10 MiB back
+        }
+      },
+    );
+    const [address] = await server.r.listen(n.listenAddress);
+    const client = h.reactor({ codec: bytesCodec, transport: n.transport(), ...options });
+    const peer = await client.r.connect(address!);
+    const accepted = (await server.rec.waitFor(isType('accepted'))) as { peer: number };
+    const big = pattern(10 * MiB, 1);
+    expect(client.r.send(peer, big)).toBe('queued');
+    const txAtSend = client.r.peerStats(peer)!.txBufferCapacity;
+    const back = (await client.rec.waitFor(isType('message', peer))) as { message: Uint8Array };
+    expect(Buffer.from(back.message).equals(big)).toBe(true);
+    // The buffers did grow to hold the message...
+    expect(txAtSend).toBeGreaterThanOrEqual(10 * MiB);
+    expect(rxAtArrival).toBeGreaterThanOrEqual(10 * MiB - 64 * 1024);
+    // ...and shrink back to their floor (4 KiB; released entirely once there and empty).
+    const atFloor = (r: Reactor<Uint8Array>, p: number) => {
+      const s = r.peerStats(p);
+      return s !== undefined && s.rxBufferCapacity <= 4096 && s.txBufferCapacity <= 4096;
+    };
+    await until(
+      () => atFloor(client.r, peer) && atFloor(server.r, accepted.peer),
+      'buffers to shrink to their floor',
+    );
+    // The peers are fine and can do it again.
+    const by = await bystander(h, server, address!, {
+      codec: bytesCodec,
+      transport: n.transport(),
+      sample: Uint8Array.of(1),
+    });
+    await by.roundTrip();
+    expect(client.rec.disconnects(peer)).toEqual([]);
+  });
+});
