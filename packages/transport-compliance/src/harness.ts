@@ -418,13 +418,11 @@ export class Env {
         problems.push(`close() threw: ${String(error)}`);
       }
     }
-    for (const side of this.#sides) {
-      if (!side.started) continue;
-      try {
-        await side.closed();
-      } catch (error) {
-        problems.push(String((error as Error).message));
-      }
+    const waits = await Promise.allSettled(
+      this.#sides.filter((side) => side.started).map((side) => side.closed()),
+    );
+    for (const wait of waits) {
+      if (wait.status === 'rejected') problems.push(String((wait.reason as Error).message));
     }
     for (const listener of this.#listeners) {
       try {

@@ -53,5 +53,6 @@ if (certs === undefined) {
         maxVersion: 'TLSv1.2',
       }),
     listenAddress: '127.0.0.1:0',
+    anyAddress: '0.0.0.0:0', // dialed as 127.0.0.1, which the certificate names
   });
 }
