@@ -27,7 +27,7 @@ async function expectNoNewHandles(before: Map<string, number>): Promise<void> {
 }
 
 describe.skipIf(certs === undefined)('TLS handshake failures (certificates from `openssl`)', () => {
-  const c = certs!;
+  const c = certs as NonNullable<typeof certs>;
   const cleanup: Array<() => unknown> = [];
   afterEach(async () => {
     for (const f of cleanup.splice(0).reverse()) await f();
@@ -110,10 +110,13 @@ describe.skipIf(certs === undefined)('TLS handshake failures (certificates from 
     expect(await refusedWith(address, {})).toBe('ERR_TLS_CERT_UNTRUSTED');
   });
 
-  it('fails with `ERR_TLS_CERT_EXPIRED` for an expired server certificate', async () => {
-    const { address } = await server({ cert: c.expiredServerCert });
-    expect(await refusedWith(address, { ca: c.ca })).toBe('ERR_TLS_CERT_EXPIRED');
-  });
+  it.skipIf(c?.expiredServerCert === undefined)(
+    'fails with `ERR_TLS_CERT_EXPIRED` for an expired server certificate',
+    async () => {
+      const { address } = await server({ cert: c.expiredServerCert! });
+      expect(await refusedWith(address, { ca: c.ca })).toBe('ERR_TLS_CERT_EXPIRED');
+    },
+  );
 
   it('fails with `ERR_TLS_HOSTNAME_MISMATCH` when the certificate does not name `servername`', async () => {
     const { address } = await server({});
