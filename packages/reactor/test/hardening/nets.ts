@@ -33,8 +33,8 @@ export interface RawPeer {
 
 export interface TestNet {
   readonly name: string;
-  /** A transport for one more reactor. */
-  transport(): Transport;
+  /** A transport for one more reactor (on the memory network: on host `host`, if given). */
+  transport(host?: string): Transport;
   /** A listen address with port 0. */
   readonly listenAddress: string;
   /** A raw client connected to `address`. */
@@ -149,7 +149,7 @@ export function memoryNet(
   return {
     name: 'memory',
     network,
-    transport: () => network.transport(),
+    transport: (host) => network.transport(host),
     listenAddress: 'server:0',
     async raw(address) {
       return rawMemoryPeer(h, await rawTransport.connect(address));
