@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 /**
  * The peerlink demo (`pnpm demo`): one pingpong server and several clients, each in its own
- * process, talking over TCP on 127.0.0.1. Shows live progress, then a summary: messages
- * exchanged, round-trip p50/p99, messages per second.
+ * process, talking over TCP on 127.0.0.1. Shows live progress and a live view of the server built
+ * from its `reactor.stats()` (peers, messages per second in and out, bytes queued, paused peers,
+ * events queued), then a summary: messages exchanged, round-trip p50/p99, messages per second,
+ * and the server's pings answered and peak figures.
  *
  *   node examples/dist/demo.js [--clients N] [--count N]
  *
@@ -15,7 +17,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { formatCount, formatMicros, percentile, positiveInt } from './stats.js';
+import { describeSample, LiveArea, type LiveSample } from './live.js';
+import { formatBytes, formatCount, formatMicros, percentile, positiveInt } from './stats.js';
 
 const { values } = parseArgs({
   options: { clients: { type: 'string' }, count: { type: 'string' } },
@@ -25,6 +28,8 @@ const count = positiveInt('--count', values.count ?? process.env.PEERLINK_DEMO_C
 const timeoutMs = positiveInt('PEERLINK_DEMO_TIMEOUT', process.env.PEERLINK_DEMO_TIMEOUT, 55_000);
 const total = clients * count;
 const tty = process.stdout.isTTY === true;
+/** On a terminal: the progress bar and the server's live view, redrawn in place. */
+const area = tty ? new LiveArea() : undefined;
 
 const children = new Set<ChildProcess>();
 let stopping = false;
@@ -59,7 +64,7 @@ let ending: Promise<never> | undefined;
 /** Ends the demo with `code` after stopping every process it started (the first call wins). */
 function abandon(code: number, message: string): Promise<never> {
   ending ??= (async () => {
-    if (tty) process.stdout.write('\n');
+    area?.done();
     process.stderr.write(`demo: ${message}\n`);
     await stopAll();
     process.stderr.write('demo: every process it started has exited\n');
@@ -113,10 +118,22 @@ function start(name: string, script: string, args: string[], onLine: (line: Line
   return { child, exited };
 }
 
-// 1. The server, on any free port of 127.0.0.1; it reports the address it got.
+// 1. The server, on any free port of 127.0.0.1; it reports the address it got, then a sample of
+// its reactor's stats() every 250 ms (every second without a terminal, one line each) and, when
+// it stops, a last sample and the peaks.
+let serverSample: LiveSample | undefined;
+let serverLabel = 'server';
+let showSamples = false;
+let stopped: Line | undefined;
 const address = await new Promise<string>((resolve) => {
-  start('server', './pingpong-server.js', ['127.0.0.1', '0'], (line) => {
+  const args = ['127.0.0.1', '0', '--stats', tty ? '250' : '1000'];
+  start('server', './pingpong-server.js', args, (line) => {
     if (line.event === 'listening') resolve(String(line.address));
+    else if (line.event === 'stats') {
+      serverSample = line as unknown as LiveSample;
+      if (line.final === true) serverLabel = 'server at stop';
+      if (!tty && showSamples) console.log(`${serverLabel}: ${describeSample(serverSample)}`);
+    } else if (line.event === 'stopped') stopped = line;
   });
 });
 const server = [...children][0]!;
@@ -147,21 +164,27 @@ const runs = Array.from({ length: clients }, (_, i) =>
   ),
 );
 console.log(`clients: pids ${runs.map((r) => r.child.pid).join(', ')}`);
+showSamples = true;
 
-// 3. Live progress: an updating bar on a terminal, a plain line every 20% otherwise.
+// 3. Live progress: an updating bar and the server's live view on a terminal; otherwise a plain
+// line every 20%, and one for each server sample.
 let lastStep = -1;
 function progress(final = false): void {
   const sum = done.reduce((a, b) => a + b, 0);
   const fraction = total === 0 ? 1 : sum / total;
   const seconds = (performance.now() - startedAt) / 1000;
   const rate = seconds > 0 ? (2 * sum) / seconds : 0;
-  if (tty) {
+  if (area !== undefined) {
     const width = 30;
     const filled = Math.round(fraction * width);
     const bar = '█'.repeat(filled) + '░'.repeat(width - filled);
-    process.stdout.write(
-      `\r\x1b[K[${bar}] ${Math.floor(fraction * 100)}%  ${formatCount(sum)}/${formatCount(total)} round trips  ${formatCount(rate)} msg/s${final ? '\n' : ''}`,
-    );
+    area.update([
+      `[${bar}] ${Math.floor(fraction * 100)}%  ${formatCount(sum)}/${formatCount(total)} round trips  ${formatCount(rate)} msg/s`,
+      serverSample === undefined
+        ? 'server: waiting for the first stats() sample'
+        : `${serverLabel}: ${describeSample(serverSample)}`,
+    ]);
+    if (final) area.done();
   } else {
     const step = Math.floor(fraction * 5);
     if (step > lastStep) {
@@ -172,19 +195,23 @@ function progress(final = false): void {
     }
   }
 }
+progress();
 const ticker = setInterval(progress, 100);
 await Promise.all(runs.map((r) => r.exited));
 clearInterval(ticker);
-progress(true);
 
-// 4. Stop the server: closing its stdin asks it to shut down cleanly.
-const serverExited = new Promise<void>((resolve) => {
-  if (server.exitCode !== null) resolve();
-  else server.once('exit', () => resolve());
+// 4. Stop the server: closing its stdin asks it to shut down cleanly. It reports a last stats()
+// sample and its peaks first.
+// 'close' comes after its output has ended, so every line it printed has been read by then.
+const serverClosed = new Promise<void>((resolve) => {
+  if (server.exitCode !== null && server.stdout!.readableEnded) resolve();
+  else server.once('close', () => resolve());
 });
 server.stdin!.end();
-await serverExited;
+await serverClosed;
 clearTimeout(overall);
+progress(true);
+if (stopped === undefined) await abandon(1, 'the server stopped without its report');
 
 // 5. The summary.
 if (results.length !== clients)
@@ -201,5 +228,12 @@ console.log(
 );
 console.log(
   `  throughput: ${formatCount(messages / (exchangeMs / 1000))} messages/s (all clients together, over ${(exchangeMs / 1000).toFixed(2)} s)`,
+);
+const peak = stopped!.peak as LiveSample;
+console.log(
+  `  server: ${formatCount(Number(stopped!.answered))} pings answered; from ${stopped!.samples} stats() samples, ` +
+    `peak ${formatCount(peak.peers)} peers, ${formatCount(peak.messagesInPerSecond)} msg/s in, ` +
+    `${formatCount(peak.messagesOutPerSecond)} msg/s out, ${formatBytes(peak.bytesQueued)} queued, ` +
+    `${peak.pausedPeers} paused peers, ${peak.queuedEvents} events queued`,
 );
 console.log(`  processes: 1 server + ${clients} clients, all exited`);

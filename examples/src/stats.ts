@@ -25,3 +25,10 @@ export function positiveInt(name: string, value: string | undefined, fallback: n
     throw new Error(`${name} must be a positive integer, got ${value}`);
   return n;
 }
+
+/** Formats a byte count: `512 B`, `12.3 KiB`, `4.5 MiB`. */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${Math.round(bytes)} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+}

@@ -6,6 +6,9 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildProject, root } from './build.js';
 
 const demo = `${root}examples/dist/demo.js`;
+/** One sample of the server's live view (after `server: ` or `server at stop: `). */
+const LIVE =
+  '\\d+ peers?, in [\\d,]+ msg/s, out [\\d,]+ msg/s, queued [\\d.]+ (B|KiB|MiB), paused \\d+, events \\d+';
 const started: ChildProcess[] = [];
 
 beforeAll(() => buildProject('examples'), 60_000);
@@ -78,6 +81,11 @@ describe('pnpm demo', () => {
     expect(out).toContain('messages exchanged: 3,000 (1,500 pings, 1,500 pongs, 12 bytes each)');
     expect(out).toMatch(/round trip: p50 [\d.]+ (µs|ms), p99 [\d.]+ (µs|ms)/);
     expect(out).toMatch(/throughput: [\d,]+ messages\/s/);
+    // The server's live view from stats(): at least its last sample, taken as it stops.
+    expect(out).toMatch(new RegExp(`^server at stop: ${LIVE}$`, 'm'));
+    expect(out).toMatch(
+      /server: 1,500 pings answered; from \d+ stats\(\) samples, peak [\d,]+ peers?, [\d,]+ msg\/s in/,
+    );
     const pids = reportedPids(run.lines);
     expect(pids).toHaveLength(4);
     for (const pid of pids) expect(isRunning(pid), `pid ${pid}`).toBe(false);
@@ -86,6 +94,10 @@ describe('pnpm demo', () => {
   it('stops every process it started when interrupted', async () => {
     const run = startDemo(['--clients', '2', '--count', '1000000']);
     await run.waitForLine((l) => l.startsWith('progress: 0%'));
+    // A live sample of the server's stats() while both clients run: 2 peers, messages flowing.
+    const busy = /^server: 2 peers, in [1-9][\d,]* msg\/s, out [1-9][\d,]* msg\/s/;
+    await run.waitForLine((l) => busy.test(l));
+    expect(run.lines.find((l) => busy.test(l))).toMatch(new RegExp(`^server: ${LIVE}$`));
     const pids = reportedPids(run.lines);
     expect(pids).toHaveLength(3);
     for (const pid of pids) expect(isRunning(pid), `pid ${pid}`).toBe(true);
@@ -110,6 +122,9 @@ describe('pnpm demo', () => {
     expect(result.stdout).toContain(`${eraseLine}[${'█'.repeat(30)}] 100%`);
     expect(result.stdout).not.toContain('progress: ');
     expect(result.stdout).toContain('messages exchanged: 600');
+    // The server's live view is redrawn under the bar: cursor up two lines, erase, redraw.
+    expect(result.stdout).toContain('\u001b[2A\r\u001b[J');
+    expect(result.stdout).toMatch(new RegExp(`\r\u001b\\[Kserver at stop: ${LIVE}\r?\n`));
   });
 
   it('gives up with exit 1 after `PEERLINK_DEMO_TIMEOUT` ms', async () => {
