@@ -4,6 +4,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Harness } from './guard.js';
 
@@ -12,10 +13,19 @@ const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 
 /**
  * Builds the packages the child imports (`tsc -b` is incremental: fast when nothing changed).
+ * Other test files build too, in other workers: the build holds the workspace's shared lock
+ * (`node_modules/.peerlink-build.lock`, with `flock` where available).
  * Returns an error message, or `undefined` on success.
  */
 export function buildForChildren(): string | undefined {
-  const result = spawnSync('npx', ['tsc', '-b', 'packages/reactor', 'packages/transport-tcp'], {
+  const tsc = `${ROOT}node_modules/typescript/bin/tsc`;
+  const command = [process.execPath, tsc, '-b', 'packages/reactor', 'packages/transport-tcp'];
+  const lock = `${ROOT}node_modules/.peerlink-build.lock`;
+  const args =
+    existsSync('/usr/bin/flock') || existsSync('/bin/flock')
+      ? ['flock', lock, ...command]
+      : command;
+  const result = spawnSync(args[0]!, args.slice(1), {
     cwd: ROOT,
     encoding: 'utf8',
     timeout: 120_000,

@@ -1,7 +1,7 @@
 // A reactor in its own process, driven over stdin/stdout with one JSON object per line.
 // Imports the BUILT packages (run `npx tsc -b packages/reactor packages/transport-tcp` first).
 //
-// argv[2]: JSON options { listen: string[], maxInbound?: number, name?: string }
+// argv[2]: JSON options { listen: string[], maxInbound?: number, name?: string, echo?: boolean }
 // stdout: {"ready": [bound addresses]}, then one line per event:
 //   {"event": type, "peer"?, "code"?, "kind"?, "size"?, "text"?, "remote"?}
 //   and {"fatal": "..."} on an uncaught exception or unhandled rejection (exit code 70),
@@ -39,9 +39,13 @@ const reactor = new Reactor({
 });
 reactor.onEvent((e) => {
   switch (e.type) {
-    case 'message':
-      out({ event: 'message', peer: e.peer, size: e.size, text: decoder.decode(e.message) });
+    case 'message': {
+      const text = decoder.decode(e.message);
+      // With `echo`, a message starting with "echo:" goes back to its sender at once.
+      if (options.echo && text.startsWith('echo:')) reactor.send(e.peer, e.message.slice());
+      out({ event: 'message', peer: e.peer, size: e.size, text });
       break;
+    }
     case 'disconnected':
       out({ event: 'disconnected', peer: e.peer, kind: e.reason.kind, code: e.reason.error?.code });
       break;
