@@ -3,7 +3,9 @@
  * each other; a message started by one node is forwarded by every node that has not seen it
  * before, to all its peers but the one it came from, until every node has it.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type ByteSink, lengthPrefixed, type PeerId, type Reactor, run } from 'peerlink';
+import { type LiveSample, RateSampler } from './live.js';
 
 /** One gossip message. */
 export interface Gossip {
@@ -59,6 +61,26 @@ export interface MeshOptions {
   payloadSize?: number;
   /** Called once per message when every node has it. */
   onMessage?: (result: MeshMessageResult) => void;
+  /** Pause between one message reaching every node and the next one starting, in ms. Default 0. */
+  interval?: number;
+  /**
+   * Called with a live view of every node, built from its reactor's `stats()`: once when the
+   * mesh is linked, every {@link statsInterval} ms while it gossips, and once after the last
+   * message, before the nodes shut down.
+   */
+  onStats?: (sample: MeshStatsSample) => void;
+  /** How often {@link onStats} is called while gossiping, in ms. Default 250. */
+  statsInterval?: number;
+}
+
+/** A live view of the mesh: one {@link LiveSample} per node, from its reactor's `stats()`. */
+export interface MeshStatsSample {
+  /** `linked` once every link is up, `gossip` while messages spread, `done` after the last. */
+  readonly phase: 'linked' | 'gossip' | 'done';
+  /** Since the mesh was linked, in milliseconds. */
+  readonly elapsedMs: number;
+  /** Index i is node i; rates are since the previous sample. */
+  readonly nodes: readonly LiveSample[];
 }
 
 /** How one message spread. */
@@ -113,6 +135,7 @@ export async function runMesh(options: MeshOptions): Promise<MeshResult> {
   }
   const payload = new Uint8Array(options.payloadSize ?? 32).fill(0x2a);
   const nodes: Node[] = [];
+  let ticker: ReturnType<typeof setInterval> | undefined;
   try {
     for (let index = 0; index < count; index++) {
       const reactor = await run({
@@ -191,8 +214,25 @@ export async function runMesh(options: MeshOptions): Promise<MeshResult> {
     }
     await allLinked;
 
+    // The live view: every node's stats(), rates from the counters' change between samples.
+    const onStats = options.onStats;
+    const samplers = nodes.map((n) => new RateSampler(n.reactor));
+    const linkedAt = performance.now();
+    const sample = (phase: MeshStatsSample['phase']) =>
+      onStats?.({
+        phase,
+        elapsedMs: performance.now() - linkedAt,
+        nodes: samplers.map((s) => s.sample()),
+      });
+    if (onStats !== undefined) {
+      sample('linked');
+      ticker = setInterval(() => sample('gossip'), options.statsInterval ?? 250);
+      ticker.unref();
+    }
+
     const results: MeshMessageResult[] = [];
     for (let id = 1; id <= (options.messages ?? 5); id++) {
+      if (id > 1 && (options.interval ?? 0) > 0) await sleep(options.interval);
       const origin = (id - 1) % count;
       const node = nodes[origin]!;
       const result = await new Promise<MeshMessageResult>((done) => {
@@ -212,8 +252,11 @@ export async function runMesh(options: MeshOptions): Promise<MeshResult> {
       results.push(result);
       options.onMessage?.(result);
     }
+    clearInterval(ticker);
+    sample('done');
     return { links, messages: results };
   } finally {
+    clearInterval(ticker);
     await Promise.all(nodes.map((n) => n.reactor.shutdown({ flushTimeout: 0 })));
   }
 }

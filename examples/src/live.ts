@@ -24,6 +24,10 @@ export interface LiveSample {
   readonly pausedPeers: number;
   /** Events waiting in the reactor's queue. */
   readonly queuedEvents: number;
+  /** Messages received from the connected peers since each connected (a cumulative count). */
+  readonly messagesIn: number;
+  /** Messages queued for the connected peers since each connected (a cumulative count). */
+  readonly messagesOut: number;
 }
 
 interface Counters {
@@ -65,7 +69,11 @@ export class RateSampler {
     let bytesIn = 0;
     let bytesOut = 0;
     let bytesQueued = 0;
+    let totalIn = 0;
+    let totalOut = 0;
     for (const p of stats.peerStats) {
+      totalIn += p.messagesIn;
+      totalOut += p.messagesOut;
       const before = this.previous.get(p.peer);
       messagesIn += p.messagesIn - (before?.messagesIn ?? 0);
       messagesOut += p.messagesOut - (before?.messagesOut ?? 0);
@@ -86,6 +94,8 @@ export class RateSampler {
       bytesQueued,
       pausedPeers: stats.pausedPeers,
       queuedEvents: stats.queuedEvents,
+      messagesIn: totalIn,
+      messagesOut: totalOut,
     };
   }
 }
@@ -101,6 +111,8 @@ export function peakOf(samples: readonly LiveSample[]): LiveSample {
     bytesQueued: 0,
     pausedPeers: 0,
     queuedEvents: 0,
+    messagesIn: 0,
+    messagesOut: 0,
   };
   for (const s of samples) {
     for (const key of Object.keys(peak) as Array<keyof LiveSample>) {
