@@ -22,6 +22,8 @@ export const METRICS = {
   cpuReceiver: { unit: 's', higherIsBetter: false, label: 'CPU user+sys, receiver' },
   cpuClient: { unit: 's', higherIsBetter: false, label: 'CPU user+sys, client' },
   cpuServer: { unit: 's', higherIsBetter: false, label: 'CPU user+sys, echo server' },
+  nsPerMsgSender: { unit: 'ns', higherIsBetter: false, label: 'CPU per message, sender' },
+  nsPerMsgReceiver: { unit: 'ns', higherIsBetter: false, label: 'CPU per message, receiver' },
   rssSender: { unit: 'MiB', higherIsBetter: false, label: 'peak RSS, sender' },
   rssReceiver: { unit: 'MiB', higherIsBetter: false, label: 'peak RSS, receiver' },
   rssClient: { unit: 'MiB', higherIsBetter: false, label: 'peak RSS, client' },

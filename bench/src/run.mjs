@@ -225,11 +225,14 @@ async function trial(impl, w, opts) {
         throw new Error(`${impl} ${w.name}: received ${done.received}, checksum mismatch`);
       }
       const seconds = (done.end - sent.start) / 1e9;
+
       return {
         msgsPerSec: w.count / seconds,
         mibPerSec: (w.count * w.size) / seconds / 2 ** 20,
         cpuSender: sent.cpuSeconds,
         cpuReceiver: done.cpuSeconds,
+        nsPerMsgSender: (sent.cpuSeconds / w.count) * 1e9,
+        nsPerMsgReceiver: (done.cpuSeconds / w.count) * 1e9,
         rssSender: sent.peakRss / 2 ** 20,
         rssReceiver: done.peakRss / 2 ** 20,
       };
