@@ -80,11 +80,20 @@ function heapAfterGc() {
 
 const addresses = Array.from({ length: 8 }, (_, i) => `127.0.0.${i + 1}:0`);
 
-/** Waiters keyed by peer id for `disconnected`, and for the server's `accepted` by remote. */
+/**
+ * Waiters keyed by peer id. An event that fires before anyone waits is kept, so that a wait
+ * registered late still resolves.
+ */
 function makeWaiters() {
   const byPeer = new Map();
+  const early = new Map();
   return {
     wait(peer) {
+      if (early.has(peer)) {
+        const value = early.get(peer);
+        early.delete(peer);
+        return Promise.resolve(value);
+      }
       return new Promise((resolve) => byPeer.set(peer, resolve));
     },
     fire(peer, value) {
@@ -92,10 +101,14 @@ function makeWaiters() {
       if (w) {
         byPeer.delete(peer);
         w(value);
-      }
+      } else early.set(peer, value);
+    },
+    /** Forgets early events of `peer` (it is done with). */
+    forget(peer) {
+      early.delete(peer);
     },
     get size() {
-      return byPeer.size;
+      return byPeer.size + early.size;
     },
   };
 }
@@ -107,7 +120,8 @@ async function churn() {
   const client = new Reactor({ codec, transport: tcpTransport(), name: 'soak-client' });
   const sLedger = new Ledger();
   const cLedger = new Ledger();
-  const acceptedBy = new Map(); // client local address -> server peer
+  // Keyed by both ends: the kernel reuses a client port towards different server addresses.
+  const acceptedBy = new Map(); // "client address|server address" -> server peer
   const acceptWaiters = new Map();
   const sGone = makeWaiters();
   const cGone = makeWaiters();
@@ -116,11 +130,12 @@ async function churn() {
   server.onEvent((e) => {
     sLedger.observe(e);
     if (e.type === 'accepted') {
-      const w = acceptWaiters.get(e.remoteAddress);
+      const key = `${e.remoteAddress}|${e.localAddress}`;
+      const w = acceptWaiters.get(key);
       if (w) {
-        acceptWaiters.delete(e.remoteAddress);
+        acceptWaiters.delete(key);
         w(e.peer);
-      } else acceptedBy.set(e.remoteAddress, e.peer);
+      } else acceptedBy.set(key, e.peer);
     } else if (e.type === 'disconnected') sGone.fire(e.peer, e.reason.kind);
     else if (e.type === 'message') sMsg.fire(e.peer);
   });
@@ -130,13 +145,13 @@ async function churn() {
     else if (e.type === 'message') cMsg.fire(e.peer);
   });
   const bound = await server.listen(addresses);
-  const serverPeerFor = (local) => {
-    const p = acceptedBy.get(local);
+  const serverPeerFor = (key) => {
+    const p = acceptedBy.get(key);
     if (p !== undefined) {
-      acceptedBy.delete(local);
+      acceptedBy.delete(key);
       return Promise.resolve(p);
     }
-    return new Promise((resolve) => acceptWaiters.set(local, resolve));
+    return new Promise((resolve) => acceptWaiters.set(key, resolve));
   };
 
   const before = heapAfterGc();
@@ -144,13 +159,39 @@ async function churn() {
   let done = 0;
   let next = 0;
   const ping = new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]);
-  async function worker() {
+  const stages = [];
+  let lastDone = -1;
+  const watchdog = setInterval(() => {
+    if (done === lastDone) {
+      log(
+        'churn: no progress for 10 s; workers:',
+        JSON.stringify(stages.filter((x) => x.stage !== 'idle')),
+      );
+      log(
+        'server stats',
+        JSON.stringify(server.stats()),
+        'client stats',
+        JSON.stringify(client.stats({ peers: false })),
+      );
+    }
+    lastDone = done;
+  }, 10_000);
+  watchdog.unref();
+  async function worker(_, w) {
+    const st = { w, i: -1, stage: 'idle' };
+    stages.push(st);
     while (next < CYCLES) {
       const i = next++;
+      st.i = i;
       const target = bound[i % bound.length];
+      st.stage = `connect ${target}`;
       const peer = await client.connect(target);
       const connected = client.peerStats(peer);
-      const serverPeer = await serverPeerFor(connected.localAddress);
+      st.stage = `accept of ${connected?.localAddress} (client peer ${peer})`;
+      const serverPeer = await serverPeerFor(
+        `${connected.localAddress}|${connected.remoteAddress}`,
+      );
+      st.stage = `cycle client ${peer} server ${serverPeer}`;
       if (i % 3 === 0) {
         const got = sMsg.wait(serverPeer);
         client.send(peer, ping);
@@ -164,6 +205,7 @@ async function churn() {
       if (i % 2 === 0) client.disconnect(peer);
       else server.disconnect(serverPeer);
       await Promise.all([goneS, goneC]);
+      st.stage = 'idle';
       done++;
       if (done % 10_000 === 0) {
         const m = process.memoryUsage();
@@ -176,6 +218,7 @@ async function churn() {
     }
   }
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  clearInterval(watchdog);
   const seconds = (performance.now() - started) / 1000;
   const peersAfter = { server: server.peerCount, client: client.peerCount };
   const after = heapAfterGc();

@@ -279,12 +279,15 @@ export async function bystander<M>(
   const accepted = server.rec.waitForCount(isType('accepted'), server.ledger.opened.size + 1);
   const peer = await client.r.connect(address);
   const all = await accepted;
-  // The bystander is the accepted peer whose remote address is our local address.
   const connected = client.rec.events.find((e) => e.type === 'connected' && e.peer === peer) as
     | Extract<ReactorEvent<M>, { type: 'connected' }>
     | undefined;
+  // Matched on both ends (a client port can be reused towards another server address).
   const mine = all.find(
-    (e) => e.type === 'accepted' && e.remoteAddress === connected?.localAddress,
+    (e) =>
+      e.type === 'accepted' &&
+      e.remoteAddress === connected?.localAddress &&
+      e.localAddress === connected?.remoteAddress,
   ) as Extract<ReactorEvent<M>, { type: 'accepted' }> | undefined;
   if (mine === undefined) throw new Error('bystander: server did not accept it');
   const serverPeer = mine.peer;
