@@ -199,6 +199,7 @@ progress();
 const ticker = setInterval(progress, 100);
 await Promise.all(runs.map((r) => r.exited));
 clearInterval(ticker);
+progress(); // 100%; the final drawing follows the server's last sample
 
 // 4. Stop the server: closing its stdin asks it to shut down cleanly. It reports a last stats()
 // sample and its peaks first.
@@ -231,7 +232,7 @@ console.log(
 );
 const peak = stopped!.peak as LiveSample;
 console.log(
-  `  server: ${formatCount(Number(stopped!.answered))} pings answered; from ${stopped!.samples} stats() samples, ` +
+  `  server: ${formatCount(Number(stopped!.answered))} pings answered; from ${stopped!.samples} stats() ${stopped!.samples === 1 ? 'sample' : 'samples'}, ` +
     `peak ${formatCount(peak.peers)} peers, ${formatCount(peak.messagesInPerSecond)} msg/s in, ` +
     `${formatCount(peak.messagesOutPerSecond)} msg/s out, ${formatBytes(peak.bytesQueued)} queued, ` +
     `${peak.pausedPeers} paused peers, ${peak.queuedEvents} events queued`,
