@@ -5,7 +5,7 @@ import { type Lookup, tcpTransport } from '@peerlink/transport-tcp';
 import { describe, expect, it } from 'vitest';
 import { isType } from '../fixtures.js';
 import { trapCodec } from './codecs.js';
-import { bystander, portOf, useHardening } from './guard.js';
+import { bystander, portOf, useHardening, type Watched } from './guard.js';
 
 const h = useHardening();
 
@@ -47,15 +47,37 @@ const invalidLookup: Lookup = async (hostname) => {
   return [{ address: '127.0.0.1', family: 4 }];
 };
 
+/**
+ * Gives `client` an established peer (to a server on 127.0.0.1) before the failing connect, and
+ * returns a check that it still works afterwards: the failure touched no other peer.
+ */
+async function existingPeer(client: Watched<Uint8Array>): Promise<() => Promise<void>> {
+  const server = h.reactor({ codec: trapCodec, transport: tcpTransport(), name: 'other-server' });
+  const [address] = await server.r.listen('127.0.0.1:0');
+  const peer = await client.r.connect(address!);
+  const accepted = (await server.rec.waitFor(isType('accepted'))) as { peer: number };
+  let rounds = 0;
+  return async () => {
+    rounds++;
+    client.r.send(peer, Uint8Array.of(rounds));
+    await server.rec.waitForCount(isType('message', accepted.peer), rounds);
+    server.r.send(accepted.peer, Uint8Array.of(rounds));
+    await client.rec.waitForCount(isType('message', peer), rounds);
+    expect(client.rec.disconnects(peer)).toEqual([]);
+  };
+}
+
 describe('connect failures over TCP', () => {
   it('exposes `ECONNREFUSED` for a refused connect to `localhost` on both address families', async () => {
     const port = await closedPort();
     const r = h.reactor({ codec: trapCodec, transport: tcpTransport({ lookup: dualStackLookup }) });
+    const stillWorks = await existingPeer(r);
     const failure = r.r.connect(`localhost:${port}`);
     await expect(failure).rejects.toMatchObject({ code: 'ECONNREFUSED' });
     const e = (await r.rec.waitFor(isType('connect-failed'))) as ConnectFailed;
     expect(e.target).toBe(`localhost:${port}`);
     expect((e.error as PeerlinkError).code).toBe('ECONNREFUSED');
+    await stillWorks();
   });
 
   it("exposes `ECONNREFUSED` when Node's own dual-stack connect throws an `AggregateError`", async () => {
@@ -87,16 +109,20 @@ describe('connect failures over TCP', () => {
         }),
     });
     const r = h.reactor({ codec: trapCodec, transport });
+    const stillWorks = await existingPeer(r);
+    seen = undefined;
     await expect(r.r.connect(`localhost:${port}`)).rejects.toMatchObject({
       code: 'ECONNREFUSED',
     });
     expect(seen).toBeInstanceOf(AggregateError);
     const e = (await r.rec.waitFor(isType('connect-failed'))) as ConnectFailed;
     expect((e.error as PeerlinkError).code).toBe('ECONNREFUSED');
+    await stillWorks();
   });
 
   it('fails a `.invalid` name with its own code, the resolver error as cause', async () => {
     const r = h.reactor({ codec: trapCodec, transport: tcpTransport({ lookup: invalidLookup }) });
+    const stillWorks = await existingPeer(r);
     const failure = r.r.connect('no-such-peer.invalid:8333');
     await expect(failure).rejects.toMatchObject({
       code: 'ERR_DNS',
@@ -105,6 +131,7 @@ describe('connect failures over TCP', () => {
     const e = (await r.rec.waitFor(isType('connect-failed'))) as ConnectFailed;
     expect(e.target).toBe('no-such-peer.invalid:8333');
     expect((e.error as PeerlinkError).code).toBe('ERR_DNS');
+    await stillWorks();
   });
 
   it('counts a slow DNS lookup against `connectTimeout` and blocks no other peer', async () => {

@@ -1,8 +1,10 @@
 import type { ReactorEvent } from '@peerlink/reactor';
+import { MemoryNetwork } from '@peerlink/transport-memory';
 import { tcpTransport } from '@peerlink/transport-tcp';
 import { describe, expect, it } from 'vitest';
 import { bytesCodec, isType, pattern, smallCodec } from '../fixtures.js';
 import { bystander, portOf, useHardening, type Watched } from './guard.js';
+import { memoryNet } from './nets.js';
 
 const h = useHardening();
 
@@ -181,5 +183,55 @@ describe('slow peers over TCP', () => {
     await elapse(400); // eight write timeouts of real time, with housekeeping every 12.5 ms
     expect(server.rec.disconnects(peer)).toEqual([]);
     await by.roundTrip();
+  });
+});
+
+describe('slow peers on the memory network', () => {
+  it('reports a peer behind a stalled link as write-stale after `txTimeout`', async ({ skip }) => {
+    const n = memoryNet(h);
+    // Does this memory transport apply write backpressure (`capacity`)? Without it a stalled
+    // link swallows every write and no sender can ever see it stall.
+    const probe = await new Promise<boolean>((resolve) => {
+      const network = new MemoryNetwork();
+      void network
+        .transport('p')
+        .listen('p:1', { onConnection: (c) => c.close() })
+        .then(async (listener) => {
+          const conn = await network.transport('q').connect('p:1');
+          const accepted = conn.write(new Uint8Array(65536 * 4));
+          conn.close();
+          await listener.close();
+          resolve(!accepted);
+        });
+    });
+    if (!probe) {
+      console.warn(
+        'skipped: @peerlink/transport-memory accepts every write (its `capacity` option is not ' +
+          'enforced), so a stalled link never pushes back on the sender',
+      );
+      return skip();
+    }
+    n.network.link({ from: 'client' }, { faults: [{ kind: 'stall', direction: 'b-to-a' }] });
+    const server = h.reactor({
+      codec: smallCodec,
+      transport: n.transport('server'),
+      config: { txTimeout: 200 },
+      name: 'server',
+    });
+    const [address] = await server.r.listen('server:1');
+    const client = h.reactor({ codec: smallCodec, transport: n.transport('client') });
+    await client.r.connect(address!);
+    const accepted = (await server.rec.waitFor(isType('accepted'))) as { peer: number };
+    const frame = pattern(1020, 8);
+    const sending = (async () => {
+      for (;;) {
+        const res = server.r.send(accepted.peer, frame);
+        if (res === 'no-such-peer') return;
+        if (res === 'full') await server.r.drained(accepted.peer).catch(() => {});
+      }
+    })();
+    const d = (await server.rec.waitFor(isType('disconnected', accepted.peer))) as Disconnected;
+    await sending;
+    expect(d.reason.kind).toBe('write-stale');
   });
 });
