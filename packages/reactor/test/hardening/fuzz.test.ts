@@ -9,7 +9,12 @@
  */
 import { lengthPrefixed } from '@peerlink/codec';
 import type { ReactorEvent } from '@peerlink/reactor';
-import type { FaultDirection, StreamFault } from '@peerlink/transport-memory';
+import {
+  type FaultDirection,
+  type LinkOptions,
+  type StreamFault,
+  VirtualScheduler,
+} from '@peerlink/transport-memory';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Recorder } from '../fixtures.js';
@@ -39,6 +44,8 @@ interface Conn {
 interface Model {
   conns: Conn[];
   serial: number;
+  /** Clients that were shut down (no more commands for them). */
+  down: Set<number>;
 }
 
 interface Real {
@@ -112,14 +119,22 @@ function checkInvariants(model: Model, real: Real, harness: Harness): void {
 type Cmd = fc.AsyncCommand<Model, Real>;
 
 /** What the runs exercised, so that the test fails if the generators stop covering the faults. */
-const coverage = { commands: 0, messages: 0, resets: 0, halfCloses: 0, disconnects: 0 };
+const coverage = {
+  commands: 0,
+  messages: 0,
+  resets: 0,
+  halfCloses: 0,
+  disconnects: 0,
+  shutdowns: 0,
+  virtualRuns: 0,
+};
 
 class ConnectCmd implements Cmd {
   constructor(
     readonly client: number,
     readonly fault: StreamFault | undefined,
   ) {}
-  check = () => true;
+  check = (model: Readonly<Model>) => !model.down.has(this.client);
   async run(model: Model, real: Real): Promise<void> {
     // A rule for this client's next connection: its fault, or none.
     real.net.network.link(
@@ -257,6 +272,37 @@ class DisconnectCmd implements Cmd {
   toString = () => `disconnect(#${this.index}, from ${this.fromServer ? 'server' : 'client'})`;
 }
 
+class ShutdownClientCmd implements Cmd {
+  constructor(
+    readonly client: number,
+    readonly flushTimeout: number,
+  ) {}
+  check = (model: Readonly<Model>) => !model.down.has(this.client);
+  async run(model: Model, real: Real): Promise<void> {
+    coverage.commands++;
+    coverage.shutdowns++;
+    const client = real.clients[this.client]!;
+    const mine = model.conns.filter((c) => c.alive && c.client === this.client);
+    await client.r.shutdown({ flushTimeout: this.flushTimeout });
+    model.down.add(this.client);
+    for (const c of mine) {
+      c.alive = false;
+      expect(client.rec.disconnects(c.clientPeer)).toMatchObject([
+        { reason: { kind: 'requested' } },
+      ]);
+      const theirs = (await expectEvent(
+        real.server.rec,
+        (e) => e.type === 'disconnected' && e.peer === c.serverPeer,
+        'the server to see the client go',
+      )) as Extract<Ev, { type: 'disconnected' }>;
+      expect(['left', 'error']).toContain(theirs.reason.kind);
+    }
+    expect(client.r.peerCount).toBe(0);
+    checkInvariants(model, real, h);
+  }
+  toString = () => `shutdown(client ${this.client}, flush ${this.flushTimeout} ms)`;
+}
+
 class SendToGoneCmd implements Cmd {
   constructor(readonly index: number) {}
   check = (model: Readonly<Model>) => model.conns.some((c) => !c.alive);
@@ -287,36 +333,74 @@ const sendArb = fc
   .map(([i, d, s]) => new SendCmd(i, d, s));
 const disconnectArb = fc.tuple(fc.nat(), fc.boolean()).map(([i, s]) => new DisconnectCmd(i, s));
 const goneArb = fc.nat().map((i) => new SendToGoneCmd(i));
+const shutdownArb = fc
+  .tuple(fc.nat({ max: CLIENTS - 1 }), fc.constantFrom(0, 50))
+  .map(([i, t]) => new ShutdownClientCmd(i, t));
 
 // Listed more than once to weigh them: mostly sends, then connects.
 const commands = fc.commands(
-  [connectArb, connectArb, sendArb, sendArb, sendArb, sendArb, sendArb, disconnectArb, goneArb],
+  [
+    connectArb,
+    connectArb,
+    sendArb,
+    sendArb,
+    sendArb,
+    sendArb,
+    sendArb,
+    disconnectArb,
+    goneArb,
+    shutdownArb,
+  ],
   { maxCommands: 40, size: '+2' },
+);
+
+const timingArb: fc.Arbitrary<LinkOptions | undefined> = fc.option(
+  fc.record({
+    latency: fc.nat({ max: 50 }),
+    jitter: fc.nat({ max: 10 }),
+    bandwidth: fc.integer({ min: 50_000, max: 50_000_000 }),
+  }),
+  { nil: undefined },
 );
 
 describe('model-based fuzzing on the memory network', () => {
   it('keeps every invariant through random commands and socket faults', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 1_000_000 }), commands, async (seed, cmds) => {
-        const n = memoryNet(h, { seed });
-        const server = h.reactor({ codec, transport: n.transport('server'), name: 'server' });
-        const [address] = await server.r.listen('server:1');
-        const clients = Array.from({ length: CLIENTS }, (_, i) =>
-          h.reactor({ codec, transport: n.transport(`client-${i}`), name: `client-${i}` }),
-        );
-        const real: Real = { net: n, server, address: address!, clients };
-        try {
-          await fc.asyncModelRun(() => ({ model: { conns: [], serial: 0 }, real }), cmds);
-        } finally {
-          // Tear this run down now (the harness checks the ledgers once more after the test).
-          await Promise.all([server, ...clients].map((w) => w.r.shutdown({ flushTimeout: 0 })));
-        }
-        for (const w of [server, ...clients]) {
-          expect(w.r.peerCount).toBe(0);
-          w.ledger.assertComplete(w.r === server.r ? 'server' : 'client');
-        }
-        expect(n.network.stats().connections).toBe(0);
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 1_000_000 }),
+        timingArb,
+        commands,
+        async (seed, timing, cmds) => {
+          // Half the runs on simulated time with latency, jitter and a bandwidth limit.
+          if (timing !== undefined) coverage.virtualRuns++;
+          const n = memoryNet(
+            h,
+            timing === undefined
+              ? { seed }
+              : { seed, scheduler: new VirtualScheduler(), defaults: timing },
+          );
+          const server = h.reactor({ codec, transport: n.transport('server'), name: 'server' });
+          const [address] = await server.r.listen('server:1');
+          const clients = Array.from({ length: CLIENTS }, (_, i) =>
+            h.reactor({ codec, transport: n.transport(`client-${i}`), name: `client-${i}` }),
+          );
+          const real: Real = { net: n, server, address: address!, clients };
+          try {
+            await fc.asyncModelRun(
+              () => ({ model: { conns: [], serial: 0, down: new Set<number>() }, real }),
+              cmds,
+            );
+          } finally {
+            // Tear this run down now (the harness checks the ledgers once more after the test).
+            await Promise.all([server, ...clients].map((w) => w.r.shutdown({ flushTimeout: 0 })));
+          }
+          for (const w of [server, ...clients]) {
+            expect(w.r.peerCount).toBe(0);
+            w.ledger.assertComplete(w.r === server.r ? 'server' : 'client');
+          }
+          expect(n.network.stats().connections).toBe(0);
+        },
+      ),
       {
         numRuns: Number(process.env.FUZZ_RUNS ?? 200),
         seed: Number(process.env.FUZZ_SEED ?? 20261125),
@@ -327,5 +411,7 @@ describe('model-based fuzzing on the memory network', () => {
     expect(coverage.resets).toBeGreaterThan(3);
     expect(coverage.halfCloses).toBeGreaterThan(3);
     expect(coverage.disconnects).toBeGreaterThan(10);
+    expect(coverage.shutdowns).toBeGreaterThan(10);
+    expect(coverage.virtualRuns).toBeGreaterThan(10);
   }, 60_000);
 });
