@@ -121,6 +121,16 @@ export interface ReactorStats {
   readonly queuedEvents: number;
   /** The event queue's capacity. */
   readonly eventCapacity: number;
+  /**
+   * Counters over the reactor's whole life, departed peers included: bytes and messages received
+   * and sent (bytes sent = handed to the transport; messages sent = queued).
+   */
+  readonly totals: {
+    readonly bytesIn: number;
+    readonly bytesOut: number;
+    readonly messagesIn: number;
+    readonly messagesOut: number;
+  };
   /** One entry per connected peer (empty with `stats({ peers: false })`). */
   readonly peerStats: readonly PeerStats[];
 }

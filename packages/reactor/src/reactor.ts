@@ -176,6 +176,8 @@ export class Reactor<M> {
   private readonly listeners: Listener[] = [];
   private readonly connects = new Set<PendingConnect>();
   private inboundCount = 0;
+  /** Counters of peers already gone, so that `stats().totals` covers the reactor's whole life. */
+  private readonly departed = { bytesIn: 0, bytesOut: 0, messagesIn: 0, messagesOut: 0 };
 
   private dirtyPeers: Peer<M>[] = [];
   private flushScheduled = false;
@@ -365,10 +367,11 @@ export class Reactor<M> {
       return 'no-such-peer';
     }
     if (!p.stream.queue(message, this.turnClock())) {
-      p.wantsDrain = true;
-      if (this.log.enabled) {
+      // Logged once per refusal episode, not for every retry before the drain.
+      if (!p.wantsDrain && this.log.enabled) {
         this.log.write('debug', { peer, queued: p.stream.queuedBytes }, 'send buffer full');
       }
+      p.wantsDrain = true;
       this.emit({ type: 'send-buffer-full', peer, message });
       return 'full';
     }
@@ -644,6 +647,13 @@ export class Reactor<M> {
         ok = false;
       }
       if (!ok) {
+        if (this.log.enabled) {
+          this.log.write(
+            'debug',
+            { remote: conn.remoteAddress },
+            'inbound connection refused: gate',
+          );
+        }
         conn.close();
         return;
       }
@@ -742,6 +752,11 @@ export class Reactor<M> {
     if (p.reported) return;
     p.reported = true;
     this.peers.delete(p.id);
+    const d = this.departed;
+    d.bytesIn += p.bytesIn;
+    d.bytesOut += p.bytesOut;
+    d.messagesIn += p.messagesIn;
+    d.messagesOut += p.messagesOut;
     if (p.inbound) this.inboundCount--;
     if (p.paused) {
       this.pausedPeers.delete(p);
@@ -800,6 +815,7 @@ export class Reactor<M> {
     const bytes = p.stream.pollTransmit(now);
     if (bytes !== undefined) {
       p.bytesOut += bytes.length;
+      if (p.reported) this.departed.bytesOut += bytes.length; // flushing after `disconnected`
       if (this.trace) this.log.write('debug', { peer: p.id, bytes: bytes.length }, 'flush');
       if (!p.conn.write(bytes)) {
         p.blocked = true;
@@ -821,6 +837,8 @@ export class Reactor<M> {
   }
 
   private reportTelemetry(p: Peer<M>, now: number): void {
+    // After `disconnected`, a peer has no more events (its queue still flushes, unreported).
+    if (p.state !== 'open') return;
     const queued = p.stream.queuedBytes;
     const delta = queued - p.reportedQueued;
     if (delta === 0) return;
@@ -840,13 +858,24 @@ export class Reactor<M> {
 
   /**
    * A snapshot of the reactor and, unless `options.peers` is `false`, of every peer. Pull-based:
-   * nothing is counted beyond a few integers per peer until you call it. About 1 µs per peer.
+   * nothing is counted beyond a few integers per peer until you call it. About 0.25 µs per peer
+   * (2.4 ms for 10,000 peers on a 2-core machine; see `bench/stats`).
    */
   stats(options: { peers?: boolean } = {}): ReactorStats {
     const now = this.clock();
     const peers: PeerStats[] = [];
-    if (options.peers !== false) {
-      for (const p of this.peers.values()) peers.push(this.describe(p, now));
+    const d = this.departed;
+    let bytesIn = d.bytesIn;
+    let bytesOut = d.bytesOut;
+    let messagesIn = d.messagesIn;
+    let messagesOut = d.messagesOut;
+    const withPeers = options.peers !== false;
+    for (const p of this.peers.values()) {
+      bytesIn += p.bytesIn;
+      bytesOut += p.bytesOut;
+      messagesIn += p.messagesIn;
+      messagesOut += p.messagesOut;
+      if (withPeers) peers.push(this.describe(p, now));
     }
     return {
       peers: this.peers.size,
@@ -856,6 +885,7 @@ export class Reactor<M> {
       pausedPeers: this.pausedPeers.size,
       queuedEvents: this.queuedEvents,
       eventCapacity: this.capacity,
+      totals: { bytesIn, bytesOut, messagesIn, messagesOut },
       peerStats: peers,
     };
   }

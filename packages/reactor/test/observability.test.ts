@@ -65,6 +65,14 @@ describe('reactor observability', () => {
     });
     expect(s.peerStats[0]!.connectedAt).toBeLessThanOrEqual(Date.now());
     expect(server.stats({ peers: false }).peerStats).toEqual([]);
+    // Totals outlive the peers they count.
+    client.disconnect(peer);
+    await serverEvents.waitFor(isType('disconnected'));
+    expect(server.stats({ peers: false })).toMatchObject({
+      peers: 0,
+      totals: { messagesIn: 4, bytesIn: wire, messagesOut: 0, bytesOut: 0 },
+    });
+    expect(client.stats().totals).toMatchObject({ messagesOut: 4, bytesOut: wire });
     expect(client.peerStats(123_456_789)).toBeUndefined();
   });
 
@@ -95,6 +103,12 @@ describe('reactor observability', () => {
     expect(sum).toBe(client.peerStats(peer)!.bytesQueued);
     const grown = tele.filter((t) => t.delta > 0).reduce((a, t) => a + t.delta, 0);
     expect(grown).toBe(sent * 30_004);
+    // No telemetry for a peer after its `disconnected` event, even while its queue flushes.
+    while (client.send(peer, pattern(30_000)) === 'queued') {}
+    client.disconnect(peer);
+    const at = clientEvents.events.findIndex(isType('disconnected', peer));
+    await serverEvents.waitFor(isType('disconnected'));
+    expect(clientEvents.events.slice(at + 1).some(isType('outbound-telemetry'))).toBe(false);
   });
 
   it('writes the documented debug records to an injected logger, with the reactor name', async () => {

@@ -65,11 +65,11 @@ describe('slow peers over TCP', () => {
   });
 
   it('restarts the `messageTimeout` deadline after every complete message', async () => {
-    const { server, port, by } = await tcpServer(smallCodec, { config: { messageTimeout: 250 } });
+    // Each message takes ~80 ms against a 500 ms deadline; all of them take ~800 ms.
+    const { server, port, by } = await tcpServer(smallCodec, { config: { messageTimeout: 500 } });
     const accepted = nextAccepted(server);
     const s = await h.socket(port);
     const peer = await accepted;
-    // Ten 4-byte messages, one byte every 20 ms: each completes in 80 ms, all take 800 ms.
     const frames = new Uint8Array(10 * 4);
     const got = server.rec.waitForCount(isType('message', peer), 10);
     let sent = 0;
@@ -115,13 +115,13 @@ describe('slow peers over TCP', () => {
   });
 
   it('keeps a slow reader that still makes progress', async () => {
-    // 1 KiB frames (send limit 64 KiB), `txTimeout` 1 s; the reader takes one chunk (up to
+    // 1 KiB frames (send limit 64 KiB), `txTimeout` 1.2 s; the reader takes one chunk (up to
     // 64 KiB) every 10 ms for 2.5 s, far slower than the sender, but never stops.
     // Scale note: the reactor sees progress as the transport draining, and the kernel only
     // reports a socket writable again once about a third of its send buffer (MiBs on
     // loopback) is free; so the reader must take that much within `txTimeout` to count as
-    // progressing. At 10 ms per chunk it does, with room to spare, for a 1 s `txTimeout`.
-    const { server, port, by } = await tcpServer(smallCodec, { config: { txTimeout: 1000 } });
+    // progressing. At 10 ms per chunk it does, with room to spare, for a 1.2 s `txTimeout`.
+    const { server, port, by } = await tcpServer(smallCodec, { config: { txTimeout: 1200 } });
     const accepted = nextAccepted(server);
     const s = await h.socket(port);
     const peer = await accepted;
