@@ -15,7 +15,9 @@ server.onEvent(() => {});
 client.onEvent(() => {});
 const [address] = await server.listen('server:0');
 for (let i = 0; i < count; i += 500) {
-  await Promise.all(Array.from({ length: Math.min(500, count - i) }, () => client.connect(address)));
+  await Promise.all(
+    Array.from({ length: Math.min(500, count - i) }, () => client.connect(address)),
+  );
 }
 while (server.peerCount < count) await new Promise((r) => setImmediate(r));
 
@@ -24,7 +26,9 @@ function time(label, f, reps) {
   const t0 = performance.now();
   for (let i = 0; i < reps; i++) f();
   const ms = (performance.now() - t0) / reps;
-  console.log(`${label}: ${ms.toFixed(3)} ms per call (${((ms * 1000) / count).toFixed(3)} µs per peer)`);
+  console.log(
+    `${label}: ${ms.toFixed(3)} ms per call (${((ms * 1000) / count).toFixed(3)} µs per peer)`,
+  );
   return ms;
 }
 console.log(`${count} peers on each side`);
