@@ -1,0 +1,94 @@
+/**
+ * Faults that arrive while the event consumer lags: the reactor holds input back (reading
+ * paused, the rest of a chunk kept undecoded) and must still deliver every valid message in
+ * order before the one `disconnected` that the fault calls for.
+ */
+import { Reactor, type ReactorEvent } from '@peerlink/reactor';
+import { describe, expect, it } from 'vitest';
+import { concat, Trap, trapCodec, trapFrame } from './codecs.js';
+import { PeerLedger, useHardening } from './guard.js';
+import { memoryNet, type TestNet, tcpNet } from './nets.js';
+
+const h = useHardening();
+
+const nets: Array<[string, () => TestNet]> = [
+  ['TCP', () => tcpNet(h)],
+  ['the memory network (seeded chunking)', () => memoryNet(h, { seed: 21 })],
+];
+
+type Ev = ReactorEvent<Uint8Array>;
+
+/** A server with a tiny event queue, consumed slowly (one event per macrotask). */
+async function laggingServer(n: TestNet) {
+  const r = new Reactor({ codec: trapCodec, transport: n.transport(), eventCapacity: 4 });
+  const ledger = new PeerLedger();
+  h.adopt(r, ledger, 'server');
+  const [address] = await r.listen(n.listenAddress);
+  const events = r.events();
+  /** Consumes events until `stop` says so; yields a macrotask between events. */
+  async function consumeUntil(stop: (e: Ev) => boolean): Promise<Ev[]> {
+    const seen: Ev[] = [];
+    for (;;) {
+      const { value, done } = await events.next();
+      if (done) return seen;
+      ledger.observe(value as ReactorEvent<unknown>);
+      seen.push(value);
+      if (stop(value)) return seen;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+  return { r, address: address!, consumeUntil };
+}
+
+const bodies = Array.from({ length: 200 }, (_, i) => [i & 0xff, (i >> 8) & 0xff, 7]);
+const valid = concat(...bodies.map((b) => trapFrame(b)));
+
+describe.each(nets)('faults behind a lagging consumer over %s', (_name, makeNet) => {
+  it('delivers every valid message in order, then one codec violation', async () => {
+    const n = makeNet();
+    const { r, address, consumeUntil } = await laggingServer(n);
+    const raw = await n.raw(address);
+    raw.write(concat(valid, trapFrame([Trap.MALFORMED]), trapFrame([1])));
+    const seen = await consumeUntil((e) => e.type === 'disconnected');
+    const messages = seen.filter((e) => e.type === 'message').map((e) => Array.from(e.message));
+    expect(messages).toEqual(bodies);
+    expect(seen[seen.length - 1]).toMatchObject({
+      type: 'disconnected',
+      reason: { kind: 'codec-violation', error: { code: 'ERR_MALFORMED_MESSAGE' } },
+    });
+    expect(r.queuedEvents).toBe(0);
+    await raw.gone;
+  });
+
+  it('delivers every message sent before the end of stream, then `left`', async () => {
+    const n = makeNet();
+    const { address, consumeUntil } = await laggingServer(n);
+    const raw = await n.raw(address);
+    raw.write(valid);
+    raw.end();
+    const seen = await consumeUntil((e) => e.type === 'disconnected');
+    const messages = seen.filter((e) => e.type === 'message').map((e) => Array.from(e.message));
+    expect(messages).toEqual(bodies);
+    expect(seen[seen.length - 1]).toMatchObject({ type: 'disconnected', reason: { kind: 'left' } });
+    await raw.gone;
+  });
+});
+
+describe('faults behind a lagging consumer on the memory network', () => {
+  it('delivers every message before a reset, then one `error` disconnect', async () => {
+    const n = memoryNet(h, { seed: 22 });
+    // Reset once every valid byte has been delivered: the reset lands while input is held back.
+    n.network.link({ from: 'raw' }, { faults: [{ kind: 'reset', afterBytes: valid.length }] });
+    const { address, consumeUntil } = await laggingServer(n);
+    const raw = await n.raw(address);
+    raw.write(concat(valid, trapFrame([9])));
+    const seen = await consumeUntil((e) => e.type === 'disconnected');
+    const messages = seen.filter((e) => e.type === 'message').map((e) => Array.from(e.message));
+    expect(messages).toEqual(bodies);
+    expect(seen[seen.length - 1]).toMatchObject({
+      type: 'disconnected',
+      reason: { kind: 'error', error: { code: 'ECONNRESET' } },
+    });
+    await raw.closed;
+  });
+});
