@@ -34,8 +34,8 @@ export interface ByteSinkOptions {
 export class ByteSink {
   /** The current backing memory. Replaced when the sink grows: do not keep a reference. */
   buffer: Uint8Array = EMPTY;
-  /** A `DataView` over {@link buffer}, replaced with it. */
-  view: DataView = new DataView(EMPTY.buffer);
+  /** The `DataView` behind {@link view}; made on first use, so an idle sink has none. */
+  private viewCache: DataView | undefined;
   /** Offset of the first held byte in {@link buffer}. */
   head = 0;
   /** Offset one past the last written byte in {@link buffer}. */
@@ -205,9 +205,16 @@ export class ByteSink {
     this.resize(cap);
   }
 
+  /** A `DataView` over {@link buffer}, replaced with it: read it after `reserve`, not before. */
+  get view(): DataView {
+    const b = this.buffer;
+    this.viewCache ??= new DataView(b.buffer, b.byteOffset, b.byteLength);
+    return this.viewCache;
+  }
+
   private setBuffer(buffer: Uint8Array): void {
     this.buffer = buffer;
-    this.view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+    this.viewCache = undefined;
   }
 }
 

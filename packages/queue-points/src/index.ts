@@ -6,6 +6,7 @@
  */
 
 const MIN_CAPACITY = 8;
+const NO_POINTS = new Float64Array(0);
 
 /**
  * A FIFO of queue points, oldest first. Each point is a time (any monotonic unit; peerlink uses
@@ -18,8 +19,9 @@ const MIN_CAPACITY = 8;
  * throws a `RangeError` and leaves the queue unchanged.
  */
 export class QueuePoints {
-  private times: Float64Array = new Float64Array(MIN_CAPACITY);
-  private lefts: Float64Array = new Float64Array(MIN_CAPACITY);
+  // Allocated on the first append: an idle connection's queue costs no arrays.
+  private times: Float64Array = NO_POINTS;
+  private lefts: Float64Array = NO_POINTS;
   private headIndex = 0;
   private count = 0;
   private total = 0;
@@ -57,7 +59,7 @@ export class QueuePoints {
         return;
       }
     }
-    if (this.count === cap) this.resize(cap * 2);
+    if (this.count === cap) this.resize(Math.max(MIN_CAPACITY, cap * 2));
     const at = (this.headIndex + this.count) % this.times.length;
     this.times[at] = time;
     this.lefts[at] = size;

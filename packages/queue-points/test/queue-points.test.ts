@@ -208,9 +208,23 @@ describe('QueuePoints', () => {
           expect(lefts(q)).toEqual(model.map((p) => p.left));
           expect(q.oldest()).toBe(model[0]?.time);
           expect(q.queuedBytes).toBe(model.reduce((a, p) => a + p.left, 0));
-          expect(q.capacity).toBeGreaterThanOrEqual(Math.max(8, q.length));
+          // No arrays until the first point; from then on at least 8 slots.
+          if (q.capacity > 0) expect(q.capacity).toBeGreaterThanOrEqual(Math.max(8, q.length));
+          else expect(q.length).toBe(0);
         }
       }),
     );
+  });
+});
+
+describe('QueuePoints memory', () => {
+  test('allocates nothing until the first point is appended', () => {
+    const q = new QueuePoints();
+    expect(q.capacity).toBe(0);
+    q.markWritten(0);
+    q.shrink();
+    expect(q.capacity).toBe(0);
+    q.append(5, 1);
+    expect(q.capacity).toBe(8);
   });
 });

@@ -110,14 +110,21 @@ class Peer<M> implements ConnectionHandler {
   /** Queued bytes as of the last telemetry event. */
   reportedQueued = 0;
 
+  /** The stream, made on first use: an idle peer that never sends nor receives has none. */
+  s: MessageStream<M> | undefined;
+
   constructor(
     readonly reactor: Reactor<M>,
     readonly id: PeerId,
     readonly conn: Connection,
-    readonly stream: MessageStream<M>,
     readonly inbound: boolean,
   ) {
     this.sink = (message, size) => reactor.deliver(this, message, size);
+  }
+
+  get stream(): MessageStream<M> {
+    this.s ??= this.reactor.newStream();
+    return this.s;
   }
 
   onData(chunk: Uint8Array): void {
@@ -676,11 +683,15 @@ export class Reactor<M> {
   }
 
   private addPeer(conn: Connection, inbound: boolean): Peer<M> {
-    const stream = new MessageStream(this.codec, this.config);
-    const peer = new Peer(this, nextPeerId++, conn, stream, inbound);
+    const peer = new Peer(this, nextPeerId++, conn, inbound);
     if (inbound) this.inboundCount++;
     this.peers.set(peer.id, peer);
     return peer;
+  }
+
+  /** @internal A peer's stream, made when it first sends or receives. */
+  newStream(): MessageStream<M> {
+    return new MessageStream(this.codec, this.config);
   }
 
   /** @internal */
@@ -704,7 +715,7 @@ export class Reactor<M> {
   handleEnd(p: Peer<M>): void {
     if (p.state === 'closed') return;
     p.remoteEnded = true;
-    if (p.state === 'open' && p.stream.hasBufferedInput) return; // reported after delivery
+    if (p.state === 'open' && p.s?.hasBufferedInput === true) return; // reported after delivery
     this.endOfStream(p);
   }
 
@@ -719,7 +730,7 @@ export class Reactor<M> {
   /** @internal */
   handleClose(p: Peer<M>, error: Error | undefined): void {
     if (p.state === 'closed') return;
-    if (p.state === 'open' && p.stream.hasBufferedInput) {
+    if (p.state === 'open' && p.s?.hasBufferedInput === true) {
       p.closedWith = error ?? null; // deliver the held-back input first
       return;
     }
@@ -782,7 +793,7 @@ export class Reactor<M> {
     if (p.state !== 'open') return;
     p.state = 'closing';
     this.closing.add(p);
-    if (!p.stream.hasQueuedData && !p.dirty) p.conn.end();
+    if (p.s?.hasQueuedData !== true && !p.dirty) p.conn.end();
     // else: the pending flush ends it once the queue is out.
   }
 
@@ -897,7 +908,8 @@ export class Reactor<M> {
   }
 
   private describe(p: Peer<M>, now: number): PeerStats {
-    const oldest = p.stream.oldestQueued;
+    const s = p.s;
+    const oldest = s?.oldestQueued;
     return {
       peer: p.id,
       direction: p.inbound ? 'inbound' : 'outbound',
@@ -908,10 +920,10 @@ export class Reactor<M> {
       bytesOut: p.bytesOut,
       messagesIn: p.messagesIn,
       messagesOut: p.messagesOut,
-      bytesQueued: p.stream.queuedBytes,
+      bytesQueued: s?.queuedBytes ?? 0,
       oldestQueuedAge: oldest === undefined ? undefined : now - oldest,
-      rxBufferCapacity: p.stream.rxCapacity,
-      txBufferCapacity: p.stream.txCapacity,
+      rxBufferCapacity: s?.rxCapacity ?? 0,
+      txBufferCapacity: s?.txCapacity ?? 0,
       paused: p.paused,
       blocked: p.blocked,
     };
@@ -922,13 +934,15 @@ export class Reactor<M> {
   private tick(): void {
     const now = this.clock();
     for (const p of this.peers.values()) {
-      if (p.stream.isWriteStale(now)) {
+      const s = p.s;
+      if (s === undefined) continue; // never sent nor received: nothing can be stale
+      if (s.isWriteStale(now)) {
         if (this.log.enabled) this.log.write('debug', { peer: p.id }, 'write-stale');
         this.report(p, { kind: 'write-stale' });
         p.state = 'closing';
         p.conn.reset();
         this.release(p);
-      } else if (p.stream.isReceiveStale(now)) {
+      } else if (s.isReceiveStale(now)) {
         if (this.log.enabled) this.log.write('debug', { peer: p.id }, 'read-stale');
         this.report(p, { kind: 'read-stale' });
         p.state = 'closing';
@@ -938,12 +952,12 @@ export class Reactor<M> {
     }
     for (const p of this.closing) {
       // A requested disconnect (or a peer that left) whose data does not leave in time.
-      if (p.stream.isWriteStale(now)) p.conn.reset();
+      if (p.s?.isWriteStale(now) === true) p.conn.reset();
     }
     this.sinceShrink += this.tickMs;
     if (this.sinceShrink >= this.shrinkEvery) {
       this.sinceShrink = 0;
-      for (const p of this.peers.values()) p.stream.shrinkBuffers();
+      for (const p of this.peers.values()) p.s?.shrinkBuffers();
     }
   }
 

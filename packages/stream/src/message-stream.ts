@@ -41,7 +41,6 @@ export class MessageStream<M> {
   /** The resolved configuration. */
   readonly config: StreamConfig;
   private readonly codec: Codec<M>;
-  private readonly hint: ((message: M) => number) | undefined;
 
   private rx: Uint8Array = EMPTY;
   private rxStart = 0;
@@ -63,7 +62,6 @@ export class MessageStream<M> {
       'rxLimit' in config && config.maxSize === codec.maxSize
         ? (config as StreamConfig)
         : resolveStreamConfig(codec.maxSize, config);
-    this.hint = codec.sizeHint?.bind(codec);
     this.tx = new ByteSink({
       initialCapacity: this.config.txBufMinSize,
       slabSize: Math.max(SLAB_SIZE, this.config.txBufMinSize),
@@ -384,10 +382,11 @@ export class MessageStream<M> {
   queue(message: M, now: number): boolean {
     const held = this.tx.size;
     const limit = this.config.txLimit;
-    if (this.hint !== undefined) {
+    const codec = this.codec;
+    if (codec.sizeHint !== undefined) {
       let size: number;
       try {
-        size = this.hint(message);
+        size = codec.sizeHint(message);
       } catch (cause) {
         throw new PeerlinkError(ErrorCodes.ENCODE_FAILURE, 'codec sizeHint threw', { cause });
       }
