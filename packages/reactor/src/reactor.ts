@@ -99,6 +99,8 @@ class Peer<M> implements ConnectionHandler {
   closedWith: Error | null | undefined;
   /** The `disconnected` event went out. */
   reported = false;
+  /** When we ended our side (ms, NaN before): the remote gets `txTimeout` to end its own. */
+  endedAt = Number.NaN;
   waiters: Array<{ resolve: () => void; reject: (error: Error) => void }> | undefined;
   readonly sink: (message: M, size: number) => boolean;
   /** Wall-clock time the peer connected (ms since the epoch). */
@@ -793,8 +795,14 @@ export class Reactor<M> {
     if (p.state !== 'open') return;
     p.state = 'closing';
     this.closing.add(p);
-    if (p.s?.hasQueuedData !== true && !p.dirty) p.conn.end();
+    if (p.s?.hasQueuedData !== true && !p.dirty) this.endOurSide(p);
     // else: the pending flush ends it once the queue is out.
+  }
+
+  /** Half-closes a closing peer's connection once everything queued has been handed over. */
+  private endOurSide(p: Peer<M>): void {
+    if (Number.isNaN(p.endedAt)) p.endedAt = this.clock();
+    p.conn.end();
   }
 
   /** The connection is gone for good. */
@@ -835,7 +843,7 @@ export class Reactor<M> {
       if (this.telemetry) this.reportTelemetry(p, now);
     }
     if (p.state === 'closing') {
-      if (!p.blocked) p.conn.end();
+      if (!p.blocked) this.endOurSide(p);
       return;
     }
     if (p.wantsDrain && p.stream.freeBytes > 0 && !p.blocked) {
@@ -951,8 +959,10 @@ export class Reactor<M> {
       }
     }
     for (const p of this.closing) {
-      // A requested disconnect (or a peer that left) whose data does not leave in time.
+      // A requested disconnect (or a peer that left) whose data does not leave in time,
       if (p.s?.isWriteStale(now) === true) p.conn.reset();
+      // or whose remote does not end its side within `txTimeout` of ours.
+      else if (now - p.endedAt > this.config.txTimeout) p.conn.close();
     }
     this.sinceShrink += this.tickMs;
     if (this.sinceShrink >= this.shrinkEvery) {
