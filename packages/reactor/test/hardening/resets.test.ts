@@ -1,10 +1,18 @@
 import { once } from 'node:events';
-import type { ReactorEvent } from '@peerlink/reactor';
+import { Reactor, type ReactorEvent } from '@peerlink/reactor';
 import { tcpTransport } from '@peerlink/transport-tcp';
 import { describe, expect, it } from 'vitest';
 import { bytesCodec, isType, pattern } from '../fixtures.js';
 import { concat, trapCodec, trapFrame } from './codecs.js';
-import { bystander, portOf, resourceCounts, until, useHardening, type Watched } from './guard.js';
+import {
+  bystander,
+  PeerLedger,
+  portOf,
+  resourceCounts,
+  until,
+  useHardening,
+  type Watched,
+} from './guard.js';
 import { memoryNet } from './nets.js';
 
 const h = useHardening();
@@ -172,6 +180,50 @@ describe('resets and half-close over TCP', () => {
     }
     // Let any late socket error surface before the harness checks for strays.
     await by.roundTrip();
+  });
+});
+
+describe('connections we disconnected do not linger (TCP)', () => {
+  it('closes a disconnected peer that never answers our end of stream, after `txTimeout`', async () => {
+    const { server, port, by } = await tcpServer(trapCodec, Uint8Array.of(7), { txTimeout: 200 });
+    const accepted = nextAccepted(server);
+    const s = await h.socket(port, { allowHalfOpen: true }); // reads, but never ends its side
+    const peer = await accepted;
+    server.r.disconnect(peer);
+    await once(s, 'end');
+    const started = performance.now();
+    await until(() => server.r.stats({ peers: false }).closing === 0, 'the connection to close');
+    expect(performance.now() - started).toBeLessThan(2000);
+    await by.roundTrip();
+  });
+
+  it('closes a disconnected peer whose reading was paused (event queue full), after `txTimeout`', async () => {
+    const server = new Reactor({
+      codec: trapCodec,
+      transport: tcpTransport(),
+      eventCapacity: 4,
+      config: { txTimeout: 200 },
+    });
+    const ledger = new PeerLedger();
+    h.adopt(server, ledger, 'server');
+    const [address] = await server.listen('127.0.0.1:0');
+    const s = await h.socket(portOf(address!), { allowHalfOpen: true });
+    // 4 MiB of frames, then our end: nobody consumes the server's events, so after a few
+    // messages its socket is paused, and the end of stream sits behind unread data.
+    const frame = trapFrame(new Uint8Array(255));
+    for (let i = 0; i < 16_384; i++) s.write(frame);
+    s.end();
+    await until(() => server.stats({ peers: false }).pausedPeers === 1, 'the server to pause');
+    const [serverPeer] = server.peerIds;
+    server.disconnect(serverPeer!);
+    await once(s, 'end'); // our end of stream reached the remote
+    const started = performance.now();
+    await until(() => server.stats({ peers: false }).closing === 0, 'the connection to close');
+    expect(performance.now() - started).toBeLessThan(2000);
+    for await (const e of server.events()) {
+      ledger.observe(e as ReactorEvent<unknown>);
+      if (e.type === 'disconnected') break;
+    }
   });
 });
 
