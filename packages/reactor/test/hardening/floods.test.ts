@@ -5,7 +5,7 @@ import { tcpTransport } from '@peerlink/transport-tcp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { isType } from '../fixtures.js';
 import { buildForChildren, CHILD_SCRIPT, spawnChild } from './children.js';
-import { trapCodec, trapFrame } from './codecs.js';
+import { Trap, trapCodec, trapFrame } from './codecs.js';
 import { bystander, PeerLedger, portOf, useHardening } from './guard.js';
 
 const h = useHardening();
@@ -51,6 +51,62 @@ describe('connection floods over TCP', () => {
     late.write(trapFrame([3]));
     await server.rec.waitFor(isType('message', latePeer));
     expect(server.rec.disconnects(by.serverPeer)).toEqual([]);
+  });
+
+  it('keeps `maxInbound` accounting exact through every way a peer can go', async () => {
+    // Limit 2; 40 rounds of a peer leaving by a different path each time. If a path forgot to
+    // release its slot, the server would soon refuse everyone.
+    let gateCalls = 0;
+    const server = h.reactor({
+      codec: trapCodec,
+      transport: tcpTransport(),
+      maxInbound: 2,
+      config: { messageTimeout: 100 },
+      acceptGate: () => {
+        gateCalls++;
+        if (gateCalls % 7 === 0) throw new Error('a gate that throws refuses, nothing more');
+        return gateCalls % 5 !== 0;
+      },
+      name: 'server',
+    });
+    const [address] = await server.r.listen('127.0.0.1:0');
+    const port = portOf(address!);
+    const ways = ['requested', 'left', 'reset', 'violation', 'read-stale'] as const;
+    let served = 0;
+    while (served < 40) {
+      const before = server.ledger.opened.size;
+      const s = await h.socket(port);
+      const gone = Promise.race([once(s, 'end'), once(s, 'close')]);
+      // Either accepted (a new peer) or refused by the gate (closed at once).
+      const accepted = server.rec.waitForCount(isType('accepted'), before + 1);
+      const outcome = await Promise.race([
+        accepted.then(() => 'accepted'),
+        gone.then(() => 'refused'),
+      ]);
+      if (outcome === 'refused') continue;
+      const peer = server.ledger.live.find((p) => !server.ledger.disconnects.has(p))!;
+      const way = ways[served % ways.length]!;
+      served++;
+      if (way === 'requested') server.r.disconnect(peer);
+      else if (way === 'left') s.end();
+      else if (way === 'reset') s.resetAndDestroy();
+      else if (way === 'violation') s.write(trapFrame([Trap.MALFORMED]));
+      else s.write(Uint8Array.of(9, 1)); // a started message that never completes
+      await server.rec.waitFor(isType('disconnected', peer));
+      if (!s.destroyed) s.destroy();
+    }
+    // Both slots are free: two connections become peers, a third is refused.
+    const before = server.ledger.opened.size;
+    gateCalls = 100; // the gate lets the next ones in (101, 102, 103 are not multiples of 5 or 7)
+    const a = await h.socket(port);
+    const b = await h.socket(port);
+    await server.rec.waitForCount(isType('accepted'), before + 2);
+    const c = await h.socket(port);
+    await Promise.race([once(c, 'end'), once(c, 'close')]);
+    expect(server.ledger.opened.size).toBe(before + 2);
+    a.write(trapFrame([1]));
+    b.write(trapFrame([2]));
+    await server.rec.waitForCount(isType('message'), 2);
   });
 
   it('reports an accept failure of the transport as `listen-error` and keeps serving', async () => {
