@@ -59,7 +59,7 @@ describe('slow peers over TCP', () => {
     clearInterval(timer);
     expect(d.reason.kind).toBe('read-stale');
     // It was making progress all along: this is the deadline, not idleness.
-    expect(sent).toBeGreaterThan(5);
+    expect(sent).toBeGreaterThan(2);
     expect(sent).toBeLessThan(frame.length);
     await by.roundTrip();
   });
