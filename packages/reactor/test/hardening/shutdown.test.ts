@@ -5,7 +5,7 @@ import { tcpTransport } from '@peerlink/transport-tcp';
 import { describe, expect, it } from 'vitest';
 import { bytesCodec, isType, pattern } from '../fixtures.js';
 import { trapCodec } from './codecs.js';
-import { PeerLedger, portOf, useHardening } from './guard.js';
+import { PeerLedger, portOf, until, useHardening } from './guard.js';
 import { memoryNet, type TestNet, tcpNet } from './nets.js';
 
 const h = useHardening();
@@ -103,6 +103,24 @@ describe('shutdown with connects in flight', () => {
     expect(r.rec.events.filter(isType('connect-failed'))).toHaveLength(5);
     // A connect after shutdown fails the same way, at once.
     await expect(r.r.connect('127.0.0.1:1')).rejects.toMatchObject({ code: 'ERR_SHUTDOWN' });
+  });
+
+  it('aborts TCP connects and a listen in flight at shutdown, leaving no socket or server', async () => {
+    const target = h.reactor({ codec: trapCodec, transport: tcpTransport(), name: 'target' });
+    const [address] = await target.r.listen('127.0.0.1:0');
+    const r = h.reactor({ codec: trapCodec, transport: tcpTransport(), name: 'shutting-down' });
+    // Connects that will complete at the TCP level around the time of the shutdown.
+    const connects = Array.from({ length: 20 }, () => r.r.connect(address!));
+    const listening = r.r.listen(['127.0.0.1:0', '127.0.0.1:0']);
+    await r.r.shutdown({ flushTimeout: 0 });
+    const results = await Promise.allSettled(connects);
+    for (const res of results) {
+      if (res.status === 'rejected') expect(res.reason).toMatchObject({ code: 'ERR_SHUTDOWN' });
+    }
+    await expect(listening).rejects.toMatchObject({ code: 'ERR_SHUTDOWN' });
+    expect(r.r.peerCount).toBe(0);
+    // Whatever reached the target is gone again on its side too.
+    await until(() => target.ledger.live.length === 0, "the target's peers to go");
   });
 
   it('on the memory network: a connect into a blackhole rejects on shutdown', async () => {
