@@ -32,6 +32,7 @@ function snapshot(peers: PeerStats[], extra: Partial<ReactorStats> = {}): Reacto
     pausedPeers: 0,
     queuedEvents: 0,
     eventCapacity: 1024,
+    totals: { bytesIn: 0, bytesOut: 0, messagesIn: 0, messagesOut: 0 },
     peerStats: peers,
     ...extra,
   };
