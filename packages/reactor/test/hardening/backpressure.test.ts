@@ -1,4 +1,5 @@
 import { Reactor, type ReactorEvent } from '@peerlink/reactor';
+import { VirtualScheduler } from '@peerlink/transport-memory';
 import { tcpTransport } from '@peerlink/transport-tcp';
 import { describe, expect, it } from 'vitest';
 import { bytesCodec, isType, type PingPong, pattern, ping, pingPongCodec } from '../fixtures.js';
@@ -94,6 +95,78 @@ describe('receive-side backpressure under a slow consumer (TCP)', () => {
     // Memory stayed bounded: 12 MB went through; far less was ever held.
     expect(peakArrayBuffers).toBeLessThan(32 * MiB);
     expect(peakHeap).toBeLessThan(96 * MiB);
+    await server.shutdown({ flushTimeout: 0 });
+    for await (const e of server.events()) ledger.observe(e as ReactorEvent<unknown>);
+  }, 60_000);
+});
+
+describe('receive-side backpressure under a slow consumer (memory network, simulated time)', () => {
+  // The consumer exactly: it awaits 1 ms after every one of 1,000,000 events. The 1 ms
+  // is simulated (a VirtualScheduler timer), so the 1,000 s of consumer time cost about a second.
+  it('awaits 1 ms per event over 1,000,000 messages: only the sender pauses, nothing is lost', async () => {
+    const COUNT = 1_000_000;
+    const scheduler = new VirtualScheduler();
+    const n = memoryNet(h, { scheduler, defaults: { chunking: false } });
+    const server = new Reactor<PingPong>({
+      codec: pingPongCodec,
+      transport: n.transport('server'),
+      eventCapacity: 1024,
+      name: 'server',
+    });
+    const ledger = new PeerLedger();
+    h.adopt(server, ledger, 'server');
+    const [address] = await server.listen('server:1');
+    const quiet = h.reactor({ codec: pingPongCodec, transport: n.transport('quiet') });
+    const quietPeer = await quiet.r.connect(address!);
+    const sender = h.reactor({ codec: pingPongCodec, transport: n.transport('sender') });
+    const peer = await sender.r.connect(address!);
+    let sent = 0;
+    const sending = (async () => {
+      while (sent < COUNT) {
+        if (sender.r.send(peer, ping(sent)) === 'queued') sent++;
+        else await sender.r.drained(peer);
+      }
+    })();
+    global.gc?.();
+    const base = process.memoryUsage().arrayBuffers;
+    let peak = 0;
+    let next = 0;
+    let outOfOrder = 0;
+    let maxQueued = 0;
+    let senderPaused = 0;
+    let quietPaused = 0;
+    let quietServerPeer = -1;
+    let floodPeer = -1;
+    for await (const e of server.events()) {
+      ledger.observe(e as ReactorEvent<unknown>);
+      if (e.type === 'accepted') {
+        if (quietServerPeer < 0) quietServerPeer = e.peer;
+        else floodPeer = e.peer;
+        continue;
+      }
+      if (e.type !== 'message') continue;
+      if (Number(e.message.n) !== next) outOfOrder++;
+      next++;
+      await new Promise<void>((resolve) => scheduler.setTimeout(resolve, 1));
+      if (next % 1000 === 0) {
+        maxQueued = Math.max(maxQueued, server.queuedEvents);
+        if (server.peerStats(floodPeer)?.paused) senderPaused++;
+        if (server.peerStats(quietServerPeer)?.paused) quietPaused++;
+        peak = Math.max(peak, process.memoryUsage().arrayBuffers - base);
+      }
+      if (next === COUNT) break;
+    }
+    await sending;
+    expect(next).toBe(COUNT);
+    expect(outOfOrder).toBe(0);
+    expect(scheduler.now()).toBeGreaterThanOrEqual(COUNT); // 1 ms of simulated time per event
+    expect(maxQueued).toBeLessThanOrEqual(1024 + (64 * 1024) / 12);
+    expect(senderPaused).toBeGreaterThan(0);
+    expect(quietPaused).toBe(0);
+    expect(peak).toBeLessThan(32 * MiB);
+    // The quiet peer is served while the flood is held back.
+    server.send(quietServerPeer, ping(1));
+    await quiet.rec.waitFor(isType('message', quietPeer));
     await server.shutdown({ flushTimeout: 0 });
     for await (const e of server.events()) ledger.observe(e as ReactorEvent<unknown>);
   }, 60_000);
