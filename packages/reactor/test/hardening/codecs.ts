@@ -14,6 +14,8 @@ export const Trap = {
   MALFORMED: 0xf5,
   /** Returns `undefined` instead of a result. */
   NO_RESULT: 0xf6,
+  /** Claims a 300-byte message (above `maxSize`) once 300 bytes are there. */
+  OVERSIZE: 0xf7,
 } as const;
 
 export class TrapError extends Error {
@@ -47,6 +49,8 @@ export const trapCodec: Codec<Uint8Array> = {
         return malformed('trap');
       case Trap.NO_RESULT:
         return undefined as unknown as ReturnType<Codec<Uint8Array>['decode']>;
+      case Trap.OVERSIZE:
+        return bytes.length < 300 ? incomplete() : decoded(new Uint8Array(0), 300);
       default:
         return decoded(bytes.slice(1, 1 + length), 1 + length);
     }

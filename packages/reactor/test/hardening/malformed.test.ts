@@ -56,6 +56,24 @@ describe.each(nets)('malformed input over %s', (_name, makeNet) => {
     ['returns no result', Trap.NO_RESULT, 'ERR_CODEC_FAILURE'],
   ];
 
+  it('reports a message larger than `maxSize` as a violation, whether decoded or buffered', async () => {
+    const { n, server, address, by } = await setup();
+    const raw = await n.raw(address);
+    // A frame the codec will claim is 300 bytes long (maxSize is 256), with 300 bytes sent.
+    raw.write(concat(trapFrame([1]), trapFrame([Trap.OVERSIZE, 0, 0]), new Uint8Array(300)));
+    const d = await server.rec.waitFor(
+      (e) => e.type === 'disconnected' && e.peer !== by.serverPeer,
+    );
+    if (d.type !== 'disconnected' || d.reason.kind !== 'codec-violation') {
+      throw new Error(`expected a codec violation, got ${JSON.stringify(d)}`);
+    }
+    // Decoded straight from a chunk: too large; split across chunks: over the receive limit.
+    expect(['ERR_MESSAGE_TOO_LARGE', 'ERR_RX_LIMIT']).toContain(d.reason.error.code);
+    expect(server.rec.messagesFrom(d.peer).map((m) => Array.from(m))).toEqual([[1]]);
+    await raw.gone;
+    await by.roundTrip();
+  });
+
   it.each(contractBreaks)(
     'reports a codec that %s as a violation of that peer only, never a loop or a crash',
     async (_what, trap, code) => {
