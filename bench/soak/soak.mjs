@@ -12,7 +12,8 @@
 // Every `--sample` seconds it prints heap used after a full GC, RSS and the peer counts.
 // At the end it checks: peer maps empty after shutdown, heap flat after GC (last sample vs the
 // first after warm-up), no process warning (e.g. MaxListenersExceededWarning), no uncaught error,
-// exactly one `disconnected` per peer; prints a Markdown summary; exits 1 if a check failed.
+// exactly one `disconnected` per peer, every queued message delivered (one refused by a full
+// send buffer is counted apart, not retried); prints a Markdown summary; exits 1 on a failure.
 //
 // Imports the built packages: run `npx tsc -b` at the root first. Traffic stays on 127.0.0.0/8
 // (the server listens on 127.0.0.1–127.0.0.8 so that 100,000 connections do not exhaust the
