@@ -45,16 +45,17 @@ export const VARINT_INCOMPLETE = -1;
 export const VARINT_MALFORMED = -2;
 
 /**
- * Reads an unsigned LEB128 varint at `offset`. Returns the value (0 to 2^53 - 1), or
- * {@link VARINT_INCOMPLETE}, or {@link VARINT_MALFORMED} for an over-long (non-minimal) encoding
- * or a value above 2^53 - 1. Its length is `varintSize(value)`.
+ * Reads an unsigned LEB128 varint at `offset`, using no byte at or past `end` (default: the end
+ * of `bytes`). Returns the value (0 to 2^53 - 1), or {@link VARINT_INCOMPLETE}, or
+ * {@link VARINT_MALFORMED} for an over-long (non-minimal) encoding or a value above 2^53 - 1. Its
+ * length is `varintSize(value)`.
  */
-export function readVarint(bytes: Uint8Array, offset: number): number {
+export function readVarint(bytes: Uint8Array, offset: number, end = bytes.length): number {
   let value = 0;
   let scale = 1;
   for (let i = 0; i < 8; i++) {
     const at = offset + i;
-    if (at >= bytes.length) return VARINT_INCOMPLETE;
+    if (at >= end) return VARINT_INCOMPLETE;
     const b = bytes[at]!;
     value += (b & 0x7f) * scale;
     if (b < 0x80) {

@@ -58,6 +58,14 @@ export interface Codec<M> {
   decode(bytes: Uint8Array): DecodeResult<M>;
 
   /**
+   * Optional fast path, the same as `decode(bytes.subarray(offset, end))` without making that
+   * view: decodes at most one message from `bytes[offset, end)`, reading nothing outside it, and
+   * reports `consumed` counted from `offset`. The core calls it instead of `decode` when present.
+   * The same validity rule holds: `bytes` is valid only during the call.
+   */
+  decodeAt?(bytes: Uint8Array, offset: number, end: number): DecodeResult<M>;
+
+  /**
    * Optional: the exact encoded size of `message`, in bytes, known without encoding it. Lets the
    * send path refuse a message that would not fit before spending time encoding it.
    */

@@ -23,6 +23,12 @@ export interface BodyCodec<M> {
   decode(body: Uint8Array): M | undefined;
   /** Optional: the body size in bytes without encoding; enables `sizeHint` and a faster encode. */
   size?(message: M): number;
+  /**
+   * Optional fast path, the same as `decode(bytes.subarray(start, end))` without making the view:
+   * parses the body in `bytes[start, end)`, reading nothing outside it. Used instead of `decode`
+   * when present.
+   */
+  decodeAt?(bytes: Uint8Array, start: number, end: number): M | undefined;
 }
 
 /** Options of {@link lengthPrefixed}. */
@@ -71,13 +77,15 @@ export function lengthPrefixed<M>(
   const prefixSize = prefix === 'varint' ? varintSize : () => 4;
   const little = prefix === 'u32le';
 
-  /** Returns the declared body length, or a negative VARINT_* value. */
+  /** Returns the body length declared at `at` (reading before `end`), or a negative VARINT_*. */
   const readPrefix =
     prefix === 'varint'
-      ? (bytes: Uint8Array) => readVarint(bytes, 0)
+      ? (bytes: Uint8Array, at: number, end: number) => readVarint(bytes, at, end)
       : little
-        ? (bytes: Uint8Array) => (bytes.length < 4 ? VARINT_INCOMPLETE : readU32LE(bytes, 0))
-        : (bytes: Uint8Array) => (bytes.length < 4 ? VARINT_INCOMPLETE : readU32BE(bytes, 0));
+        ? (bytes: Uint8Array, at: number, end: number) =>
+            end - at < 4 ? VARINT_INCOMPLETE : readU32LE(bytes, at)
+        : (bytes: Uint8Array, at: number, end: number) =>
+            end - at < 4 ? VARINT_INCOMPLETE : readU32BE(bytes, at);
 
   const writePrefix = (sink: ByteSink, length: number): number =>
     prefix === 'varint'
@@ -89,18 +97,19 @@ export function lengthPrefixed<M>(
   // Where the body of the frame last examined by `frameEnd` starts (set before it returns).
   let bodyStart = 0;
   /**
-   * Examines the frame at the front of `bytes`: returns its end offset, or a negative FRAME_*
-   * code. Allocation-free, since it runs once per received message.
+   * Examines the frame at `bytes[at]`, reading nothing at or past `limit`: returns the index one
+   * past its end, or a negative FRAME_* code. Allocation-free: it runs once per message.
    */
-  function frameEnd(bytes: Uint8Array): number {
-    const length = readPrefix(bytes);
+  function frameEnd(bytes: Uint8Array, at: number, limit: number): number {
+    const length = readPrefix(bytes, at, limit);
     if (length === VARINT_INCOMPLETE) return FRAME_INCOMPLETE;
     if (length === VARINT_MALFORMED) return FRAME_BAD_VARINT;
-    bodyStart = prefixSize(length);
-    const end = bodyStart + length;
-    if (end > maxSize) return FRAME_TOO_LARGE - end;
-    if (bytes.length < end) return FRAME_INCOMPLETE;
-    return end;
+    const head = prefixSize(length);
+    const size = head + length;
+    if (size > maxSize) return FRAME_TOO_LARGE - size;
+    if (limit - at < size) return FRAME_INCOMPLETE;
+    bodyStart = at + head;
+    return at + size;
   }
 
   function failure(code: number): DecodeResult<never> {
@@ -115,18 +124,20 @@ export function lengthPrefixed<M>(
     // One result object, refilled by every decode: the stream reads it at once and never keeps
     // it, so a message costs no result allocation.
     const result = { kind: 'message' as const, message: EMPTY, consumed: 0 };
+    const decodeRaw = (bytes: Uint8Array, offset: number, limit: number) => {
+      const end = frameEnd(bytes, offset, limit);
+      if (end < 0) return failure(end);
+      result.message = bytes.slice(bodyStart, end);
+      result.consumed = end - offset;
+      return result;
+    };
     return {
       maxSize,
       encode(message: Uint8Array, sink: ByteSink): number {
         return writePrefix(sink, message.length) + sink.writeBytes(message);
       },
-      decode(bytes: Uint8Array): DecodeResult<Uint8Array> {
-        const end = frameEnd(bytes);
-        if (end < 0) return failure(end);
-        result.message = bytes.slice(bodyStart, end);
-        result.consumed = end;
-        return result;
-      },
+      decode: (bytes: Uint8Array) => decodeRaw(bytes, 0, bytes.length),
+      decodeAt: decodeRaw,
       sizeHint(message: Uint8Array): number {
         return prefixSize(message.length) + message.length;
       },
@@ -141,6 +152,19 @@ export function lengthPrefixed<M>(
     consumed: 0,
   };
   let scratch: ByteSink | undefined;
+  const bodyAt = body.decodeAt?.bind(body);
+  function decodeFrame(bytes: Uint8Array, offset: number, limit: number): DecodeResult<M> {
+    const end = frameEnd(bytes, offset, limit);
+    if (end < 0) return failure(end);
+    const message =
+      bodyAt !== undefined
+        ? bodyAt(bytes, bodyStart, end)
+        : body!.decode(bytes.subarray(bodyStart, end));
+    if (message === undefined) return malformed('body rejected by decoder');
+    scratchResult.message = message;
+    scratchResult.consumed = end - offset;
+    return scratchResult as Decoded<M>;
+  }
   const codec: Codec<M> = {
     maxSize,
     encode(message: M, sink: ByteSink): number {
@@ -174,14 +198,10 @@ export function lengthPrefixed<M>(
       return writePrefix(sink, bytes.length) + sink.writeBytes(bytes);
     },
     decode(bytes: Uint8Array): DecodeResult<M> {
-      const end = frameEnd(bytes);
-      if (end < 0) return failure(end);
-      const message = body.decode(bytes.subarray(bodyStart, end));
-      if (message === undefined) return malformed('body rejected by decoder');
-      scratchResult.message = message;
-      scratchResult.consumed = end;
-      return scratchResult as Decoded<M>;
+      return decodeFrame(bytes, 0, bytes.length);
     },
+    decodeAt: (bytes: Uint8Array, offset: number, limit: number) =>
+      decodeFrame(bytes, offset, limit),
   };
   if (bodySize !== undefined) {
     codec.sizeHint = (message: M) => {

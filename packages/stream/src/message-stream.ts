@@ -162,8 +162,7 @@ export class MessageStream<M> {
   ): PeerlinkError | undefined {
     const end = chunk.length;
     while (offset < end) {
-      const view = offset === 0 ? chunk : chunk.subarray(offset);
-      const size = this.decodeOne(view, sink);
+      const size = this.decodeOne(chunk, offset, end, sink);
       if (size < 0) {
         if (this.failure !== undefined) return this.failure;
         // Incomplete: keep the tail, if it can ever complete.
@@ -204,7 +203,7 @@ export class MessageStream<M> {
       const n = Math.min(step, chunk.length - from, limit - (this.rxEnd - this.rxStart));
       this.append(chunk, from, from + n);
       from += n;
-      size = this.decodeOne(this.rx.subarray(this.rxStart, this.rxEnd), sink);
+      size = this.decodeOne(this.rx, this.rxStart, this.rxEnd, sink);
       if (size >= 0) break;
       if (this.failure !== undefined) return -1;
       const held = this.rxEnd - this.rxStart;
@@ -242,7 +241,7 @@ export class MessageStream<M> {
    */
   private drainBuffered(sink: MessageSink<M>, now: number): PeerlinkError | undefined {
     while (this.rxEnd > this.rxStart) {
-      const size = this.decodeOne(this.rx.subarray(this.rxStart, this.rxEnd), sink);
+      const size = this.decodeOne(this.rx, this.rxStart, this.rxEnd, sink);
       if (size < 0) {
         if (this.failure !== undefined) return this.failure;
         const held = this.rxEnd - this.rxStart;
@@ -271,13 +270,21 @@ export class MessageStream<M> {
   }
 
   /**
-   * Decodes one message from the front of `view` and delivers it. Returns its size, or -1 when
+   * Decodes one message from `bytes[offset, end)` and delivers it. Returns its size, or -1 when
    * incomplete or failed (then `failure` is set). Sets `stopped` when the sink says stop.
    */
-  private decodeOne(view: Uint8Array, sink: MessageSink<M>): number {
+  private decodeOne(bytes: Uint8Array, offset: number, end: number, sink: MessageSink<M>): number {
     let result: ReturnType<Codec<M>['decode']>;
+    const codec = this.codec;
+    const available = end - offset;
     try {
-      result = this.codec.decode(view);
+      // The codec's offset-taking fast path spares a view per message.
+      result =
+        codec.decodeAt !== undefined
+          ? codec.decodeAt(bytes, offset, end)
+          : codec.decode(
+              offset === 0 && end === bytes.length ? bytes : bytes.subarray(offset, end),
+            );
     } catch (cause) {
       this.fail(new PeerlinkError(ErrorCodes.CODEC_FAILURE, 'codec decode threw', { cause }));
       return -1;
@@ -285,11 +292,11 @@ export class MessageStream<M> {
     switch (result?.kind) {
       case 'message': {
         const size = result.consumed;
-        if (!Number.isInteger(size) || size <= 0 || size > view.length) {
+        if (!Number.isInteger(size) || size <= 0 || size > available) {
           this.fail(
             new PeerlinkError(
               ErrorCodes.CODEC_FAILURE,
-              `codec reported consuming ${size} bytes of ${view.length}`,
+              `codec reported consuming ${size} bytes of ${available}`,
             ),
           );
           return -1;
