@@ -87,12 +87,27 @@ export function lengthPrefixed<M>(
         : (bytes: Uint8Array, at: number, end: number) =>
             end - at < 4 ? VARINT_INCOMPLETE : readU32BE(bytes, at);
 
-  const writePrefix = (sink: ByteSink, length: number): number =>
+  /** Appends the prefix for a body of `length` bytes (checked by the caller against maxSize). */
+  const writePrefix =
     prefix === 'varint'
-      ? sink.writeVarint(length)
-      : little
-        ? sink.writeU32LE(length)
-        : sink.writeU32BE(length);
+      ? (sink: ByteSink, length: number): number => sink.writeVarint(length)
+      : (sink: ByteSink, length: number): number => {
+          if (length > 0xffffffff) return sink.writeU32BE(length); // throws the range error
+          const at = sink.reserve(4);
+          const b = sink.buffer;
+          if (little) {
+            b[at] = length;
+            b[at + 1] = length >>> 8;
+            b[at + 2] = length >>> 16;
+            b[at + 3] = length >>> 24;
+          } else {
+            b[at] = length >>> 24;
+            b[at + 1] = length >>> 16;
+            b[at + 2] = length >>> 8;
+            b[at + 3] = length;
+          }
+          return 4;
+        };
 
   // Where the body of the frame last examined by `frameEnd` starts (set before it returns).
   let bodyStart = 0;
@@ -145,6 +160,10 @@ export function lengthPrefixed<M>(
   }
 
   const bodySize = body.size?.bind(body);
+  // The message `sizeHint` sized last, and its body size, for the `encode` that follows.
+  let hinted: M | undefined;
+  let hintedSize = 0;
+  let hintValid = false;
   // Reused by every decode, as above.
   const scratchResult: { kind: 'message'; message: M | undefined; consumed: number } = {
     kind: 'message',
@@ -169,7 +188,10 @@ export function lengthPrefixed<M>(
     maxSize,
     encode(message: M, sink: ByteSink): number {
       if (bodySize !== undefined) {
-        const n = bodySize(message);
+        // `sizeHint` just sized this message (the stream asks it first): do not size it twice.
+        const n = hintValid && message === hinted ? hintedSize : bodySize(message);
+        hintValid = false;
+        hinted = undefined;
         const p = writePrefix(sink, n);
         // Sizes, not offsets: a write that grows the sink moves the held bytes.
         const before = sink.size;
@@ -206,6 +228,9 @@ export function lengthPrefixed<M>(
   if (bodySize !== undefined) {
     codec.sizeHint = (message: M) => {
       const n = bodySize(message);
+      hinted = message;
+      hintedSize = n;
+      hintValid = true;
       return prefixSize(n) + n;
     };
   }
