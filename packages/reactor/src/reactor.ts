@@ -477,13 +477,10 @@ export class Reactor<M> {
       await Promise.race([allClosed, timedOut]);
       clearTimeout(timer);
       this.closedAll = undefined;
-      const rest = [...this.closing];
-      if (rest.length > 0) {
-        const closed = new Promise<void>((resolve) => {
-          this.closedAll = resolve;
-        });
-        for (const p of rest) p.conn.close();
-        if (this.closing.size > 0) await closed;
+      // Out of time: close the rest at once, and forget them without waiting for the transport.
+      for (const p of [...this.closing]) {
+        p.conn.close();
+        this.release(p);
       }
     }
     // Wake an iterator waiting on an empty queue: it ends now.
@@ -793,6 +790,9 @@ export class Reactor<M> {
   /** Stops taking messages for `p`; flushes what is queued, then ends the connection. */
   private beginClosing(p: Peer<M>): void {
     if (p.state !== 'open') return;
+    // The transport already closed (its close was held back behind undelivered input): there is
+    // nothing to flush and no `onClose` to come, so waiting for one would hang shutdown.
+    if (p.closedWith !== undefined) return this.release(p);
     p.state = 'closing';
     this.closing.add(p);
     if (p.s?.hasQueuedData !== true && !p.dirty) this.endOurSide(p);
