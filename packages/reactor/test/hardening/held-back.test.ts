@@ -6,7 +6,7 @@
 import { Reactor, type ReactorEvent } from '@peerlink/reactor';
 import { describe, expect, it } from 'vitest';
 import { concat, Trap, trapCodec, trapFrame } from './codecs.js';
-import { PeerLedger, useHardening } from './guard.js';
+import { PeerLedger, until, useHardening } from './guard.js';
 import { memoryNet, type TestNet, tcpNet } from './nets.js';
 
 const h = useHardening();
@@ -90,5 +90,44 @@ describe('faults behind a lagging consumer on the memory network', () => {
       reason: { kind: 'error', error: { code: 'ECONNRESET' } },
     });
     await raw.closed;
+  });
+});
+
+describe('a transport that closes while input is held back (memory network)', () => {
+  // The remote resets while the server holds its input back for a lagging consumer: the close
+  // is kept until that input is delivered. A disconnect or shutdown before then must not wait
+  // for an `onClose` that already came (shutdown used to hang forever here).
+  async function heldBackAndClosed() {
+    const n = memoryNet(h, { seed: 23 });
+    const { r, address, consumeUntil } = await laggingServer(n);
+    const raw = await n.raw(address);
+    raw.write(valid);
+    await until(() => r.stats({ peers: false }).pausedPeers === 1, 'the server to pause');
+    raw.reset();
+    await raw.closed;
+    return { r, consumeUntil };
+  }
+
+  it('shuts down at once', async () => {
+    const { r, consumeUntil } = await heldBackAndClosed();
+    const started = performance.now();
+    await r.shutdown({ flushTimeout: 5000 });
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(r.stats({ peers: false }).closing).toBe(0);
+    // The held-back messages are still delivered, then the one `disconnected`.
+    const seen = await consumeUntil(() => false);
+    expect(seen.filter((e) => e.type === 'disconnected')).toHaveLength(1);
+  });
+
+  it('is released by a disconnect', async () => {
+    const { r, consumeUntil } = await heldBackAndClosed();
+    const [peer] = r.peerIds;
+    expect(r.disconnect(peer!)).toBe(true);
+    expect(r.stats({ peers: false })).toMatchObject({ peers: 0, closing: 0 });
+    const seen = await consumeUntil((e) => e.type === 'disconnected');
+    expect(seen[seen.length - 1]).toMatchObject({
+      type: 'disconnected',
+      reason: { kind: 'requested' },
+    });
   });
 });
