@@ -102,7 +102,8 @@ class Peer<M> implements ConnectionHandler {
   /** When we ended our side (ms, NaN before): the remote gets `txTimeout` to end its own. */
   endedAt = Number.NaN;
   waiters: Array<{ resolve: () => void; reject: (error: Error) => void }> | undefined;
-  readonly sink: (message: M, size: number) => boolean;
+  /** The stream's message sink, made with the stream (read it after `stream`). */
+  sink: (message: M, size: number) => boolean = noSink;
   /** Wall-clock time the peer connected (ms since the epoch). */
   readonly connectedAt = Date.now();
   bytesIn = 0;
@@ -120,12 +121,14 @@ class Peer<M> implements ConnectionHandler {
     readonly id: PeerId,
     readonly conn: Connection,
     readonly inbound: boolean,
-  ) {
-    this.sink = (message, size) => reactor.deliver(this, message, size);
-  }
+  ) {}
 
   get stream(): MessageStream<M> {
-    this.s ??= this.reactor.newStream();
+    if (this.s === undefined) {
+      this.s = this.reactor.newStream();
+      const reactor = this.reactor;
+      this.sink = (message, size) => reactor.deliver(this, message, size);
+    }
     return this.s;
   }
 
@@ -990,6 +993,10 @@ export class Reactor<M> {
 }
 
 function noop(): void {}
+
+function noSink(): boolean {
+  return false;
+}
 
 function positiveInt(field: string, value: number, infinityOk = false): number {
   if (
