@@ -795,7 +795,10 @@ export class Reactor<M> {
     if (p.state !== 'open') return;
     // The transport already closed (its close was held back behind undelivered input): there is
     // nothing to flush and no `onClose` to come, so waiting for one would hang shutdown.
-    if (p.closedWith !== undefined) return this.release(p);
+    if (p.closedWith !== undefined) {
+      this.release(p);
+      return;
+    }
     p.state = 'closing';
     this.closing.add(p);
     if (p.s?.hasQueuedData !== true && !p.dirty) this.endOurSide(p);
