@@ -415,3 +415,79 @@ describe('model-based fuzzing on the memory network', () => {
     expect(coverage.virtualRuns).toBeGreaterThan(10);
   }, 60_000);
 });
+
+describe('re-entrant commands from the event handler', () => {
+  // The server's `onEvent` handler answers each event with commands chosen by fast-check: reply,
+  // disconnect the sender or another peer, send to a gone peer, or shut the whole reactor down,
+  // all from inside the event (re-entrantly). Every reactor must still end with exactly one
+  // `disconnected` per peer, nothing after it, and a shutdown that completes.
+  it('keeps the invariants whatever the handler does inside an event', async () => {
+    const done = { replies: 0, disconnects: 0, shutdowns: 0 };
+    const action = fc.constantFrom(
+      'reply',
+      'reply',
+      'none',
+      'disconnect-self',
+      'disconnect-other',
+      'gone',
+      'shutdown',
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 1_000_000 }),
+        fc.array(action, { minLength: 5, maxLength: 60 }),
+        fc.integer({ min: 2, max: 5 }),
+        async (seed, actions, clientCount) => {
+          const n = memoryNet(h, { seed });
+          let step = 0;
+          let shutdown: Promise<void> | undefined;
+          const server = h.reactor(
+            { codec, transport: n.transport('server'), name: 'server' },
+            (e) => {
+              if (e.type !== 'message' && e.type !== 'accepted') return;
+              const what = actions[step++ % actions.length]!;
+              const peers = server.r.peerIds;
+              if (what === 'reply' && e.type === 'message') {
+                if (server.r.send(e.peer, e.message.slice()) === 'queued') done.replies++;
+              } else if (what === 'disconnect-self') {
+                if (server.r.disconnect(e.peer)) done.disconnects++;
+              } else if (what === 'disconnect-other' && peers.length > 0) {
+                if (server.r.disconnect(peers[step % peers.length]!)) done.disconnects++;
+              } else if (what === 'gone') {
+                server.r.send(e.peer - 1_000_000, message(0, 4));
+              } else if (what === 'shutdown' && step > actions.length / 2 && !shutdown) {
+                done.shutdowns++;
+                shutdown = server.r.shutdown({ flushTimeout: 20 });
+              }
+            },
+          );
+          await server.r.listen('server:1');
+          const clients = Array.from({ length: clientCount }, (_, i) =>
+            h.reactor({ codec, transport: n.transport(`client-${i}`), name: `client-${i}` }),
+          );
+          const peers = await Promise.all(
+            clients.map((c) => c.r.connect('server:1').catch(() => -1)),
+          );
+          for (let round = 0; round < 10; round++) {
+            clients.forEach((c, i) => {
+              if (peers[i]! > 0) c.r.send(peers[i]!, message(round + 1, 16 + round * 100));
+            });
+            await new Promise((resolve) => setImmediate(resolve));
+          }
+          await Promise.all([server, ...clients].map((w) => w.r.shutdown({ flushTimeout: 20 })));
+          await shutdown;
+          for (const w of [server, ...clients]) {
+            expect(w.r.peerCount).toBe(0);
+            expect(w.r.stats({ peers: false }).closing).toBe(0);
+            w.ledger.assertComplete(w === server ? 'server' : 'client');
+          }
+          expect(h.faults).toEqual([]);
+        },
+      ),
+      { numRuns: 100, seed: Number(process.env.FUZZ_SEED ?? 20261125) },
+    );
+    expect(done.replies).toBeGreaterThan(50);
+    expect(done.disconnects).toBeGreaterThan(20);
+    expect(done.shutdowns).toBeGreaterThan(5);
+  }, 60_000);
+});
