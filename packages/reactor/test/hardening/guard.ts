@@ -158,10 +158,13 @@ export class Harness {
   }
 
   /**
-   * A raw `net` socket connected to `127.0.0.1:port`, with an error listener, flowing (what it
+   * A raw `net` socket connected to `127.0.0.1:port` (or `host`), with an error listener, flowing (what it
    * reads is dropped unless the test listens; `pause()` it to stop reading); closed after.
    */
-  async socket(port: number, options: { allowHalfOpen?: boolean } = {}): Promise<net.Socket> {
+  async socket(
+    port: number,
+    options: { allowHalfOpen?: boolean; host?: string } = {},
+  ): Promise<net.Socket> {
     const s = net.connect({ port, host: '127.0.0.1', ...options });
     s.on('error', () => {});
     s.resume();

@@ -8,6 +8,7 @@ const h = useHardening();
 
 const nets: Array<[string, () => TestNet]> = [
   ['TCP', () => tcpNet(h)],
+  ['TCP over IPv6 (::1)', () => tcpNet(h, true)],
   // One-byte to 64 KiB chunks: every frame boundary and every split of a frame gets exercised.
   ['the memory network (seeded chunking)', () => memoryNet(h, { seed: 11 })],
 ];

@@ -59,15 +59,18 @@ class Collector {
   }
 }
 
-/** TCP over 127.0.0.1; raw peers are plain `net` sockets (half-open allowed). */
-export function tcpNet(h: Harness): TestNet {
+/**
+ * TCP over 127.0.0.1 (or `::1` with `ipv6`); raw peers are plain `net` sockets (half-open
+ * allowed).
+ */
+export function tcpNet(h: Harness, ipv6 = false): TestNet {
   return {
-    name: 'TCP',
+    name: ipv6 ? 'TCP (IPv6)' : 'TCP',
     transport: () => tcpTransport(),
-    listenAddress: '127.0.0.1:0',
+    listenAddress: ipv6 ? '[::1]:0' : '127.0.0.1:0',
     async raw(address) {
       const port = Number(address.slice(address.lastIndexOf(':') + 1));
-      const s = await h.socket(port, { allowHalfOpen: true });
+      const s = await h.socket(port, { allowHalfOpen: true, host: ipv6 ? '::1' : '127.0.0.1' });
       const c = new Collector();
       let error: Error | undefined;
       s.on('data', (d: Buffer) => c.add(d));
