@@ -4,6 +4,7 @@
  * order before the one `disconnected` that the fault calls for.
  */
 import { Reactor, type ReactorEvent } from '@peerlink/reactor';
+import { tcpTransport } from '@peerlink/transport-tcp';
 import { describe, expect, it } from 'vitest';
 import { concat, Trap, trapCodec, trapFrame } from './codecs.js';
 import { PeerLedger, until, useHardening } from './guard.js';
@@ -129,5 +130,56 @@ describe('a transport that closes while input is held back (memory network)', ()
       type: 'disconnected',
       reason: { kind: 'requested' },
     });
+  });
+});
+
+describe('a hostile server behind a lagging consumer (TCP, outbound: the `onread` path)', () => {
+  // Outbound TCP connections read through Node's `onread` (one shared buffer); pausing them
+  // must never lose or reorder bytes either.
+  async function laggingClient(send: (socket: import('node:net').Socket) => void) {
+    const srv = await h.server(send);
+    const port = (srv.address() as import('node:net').AddressInfo).port;
+    const r = new Reactor({ codec: trapCodec, transport: tcpTransport(), eventCapacity: 4 });
+    const ledger = new PeerLedger();
+    h.adopt(r, ledger, 'client');
+    const events = r.events();
+    await r.connect(`127.0.0.1:${port}`);
+    async function consumeUntil(stop: (e: Ev) => boolean): Promise<Ev[]> {
+      const seen: Ev[] = [];
+      for (;;) {
+        const { value, done } = await events.next();
+        if (done) return seen;
+        ledger.observe(value as ReactorEvent<unknown>);
+        seen.push(value);
+        if (stop(value)) return seen;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+    return consumeUntil;
+  }
+
+  it('delivers 20,000 messages in order, then one codec violation', async () => {
+    // First body bytes stay below 0xf0 (the codec's trap bytes).
+    const many = Array.from({ length: 20_000 }, (_, i) => [i % 200, (i >> 8) & 0xff, 1]);
+    const consumeUntil = await laggingClient((s) => {
+      s.write(concat(...many.map((b) => trapFrame(b)), trapFrame([Trap.MALFORMED])));
+    });
+    const seen = await consumeUntil((e) => e.type === 'disconnected');
+    const messages = seen.filter((e) => e.type === 'message').map((e) => Array.from(e.message));
+    expect(messages).toEqual(many);
+    expect(seen[seen.length - 1]).toMatchObject({
+      type: 'disconnected',
+      reason: { kind: 'codec-violation' },
+    });
+  });
+
+  it('delivers every message sent before the server ends the stream, then `left`', async () => {
+    const consumeUntil = await laggingClient((s) => {
+      s.end(valid);
+    });
+    const seen = await consumeUntil((e) => e.type === 'disconnected');
+    const messages = seen.filter((e) => e.type === 'message').map((e) => Array.from(e.message));
+    expect(messages).toEqual(bodies);
+    expect(seen[seen.length - 1]).toMatchObject({ type: 'disconnected', reason: { kind: 'left' } });
   });
 });
