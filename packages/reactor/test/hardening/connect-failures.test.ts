@@ -194,4 +194,22 @@ describe('connect failures over TCP', () => {
     for (const resolve of pendingLookups) resolve(); // a late answer changes nothing
     expect(client.r.peerCount).toBe(1);
   });
+
+  it('leaks no listener on an `AbortSignal` reused across 200 connects', async () => {
+    const server = h.reactor({ codec: trapCodec, transport: tcpTransport(), name: 'server' });
+    const [address] = await server.r.listen('127.0.0.1:0');
+    const refused = `127.0.0.1:${await closedPort()}`;
+    const client = h.reactor({ codec: trapCodec, transport: tcpTransport(), name: 'client' });
+    const controller = new AbortController();
+    const { getEventListeners } = await import('node:events');
+    for (let i = 0; i < 100; i++) {
+      const peer = await client.r.connect(address!, { signal: controller.signal });
+      client.r.disconnect(peer);
+      await expect(client.r.connect(refused, { signal: controller.signal })).rejects.toMatchObject({
+        code: 'ECONNREFUSED',
+      });
+    }
+    // Every connect removed what it added (a leak would also warn: the harness fails on that).
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+  });
 });

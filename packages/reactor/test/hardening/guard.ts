@@ -116,6 +116,11 @@ export class Harness {
     this.faults.push(error);
   };
 
+  /** @internal A listener-leak warning (`MaxListenersExceededWarning`) counts as a fault. */
+  readonly onWarning = (warning: Error): void => {
+    if (warning.name === 'MaxListenersExceededWarning') this.faults.push(warning);
+  };
+
   /** @internal */ begin(): void {
     this.faults.length = 0;
     this.baseline = resourceCounts();
@@ -233,10 +238,12 @@ export function useHardening(): Harness {
   beforeAll(() => {
     process.on('uncaughtException', h.onFault);
     process.on('unhandledRejection', h.onFault);
+    process.on('warning', h.onWarning);
   });
   afterAll(() => {
     process.off('uncaughtException', h.onFault);
     process.off('unhandledRejection', h.onFault);
+    process.off('warning', h.onWarning);
   });
   beforeEach(() => h.begin());
   afterEach(() => h.end());
