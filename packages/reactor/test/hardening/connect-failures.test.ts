@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import net from 'node:net';
 import type { PeerlinkError } from '@peerlink/codec';
 import type { ReactorEvent } from '@peerlink/reactor';
@@ -201,7 +202,6 @@ describe('connect failures over TCP', () => {
     const refused = `127.0.0.1:${await closedPort()}`;
     const client = h.reactor({ codec: trapCodec, transport: tcpTransport(), name: 'client' });
     const controller = new AbortController();
-    const { getEventListeners } = await import('node:events');
     for (let i = 0; i < 100; i++) {
       const peer = await client.r.connect(address!, { signal: controller.signal });
       client.r.disconnect(peer);
