@@ -401,8 +401,10 @@ export class Reactor<M> {
 
   /**
    * Resolves when `peer` can take more messages: at once if its send buffer has room and nothing
-   * was refused, else once it drains. Rejects with `ERR_NO_SUCH_PEER`, `ERR_PEER_DISCONNECTED` or
-   * `ERR_SHUTDOWN`. Ignoring the promise never causes an unhandled rejection.
+   * was refused, else once it drains. Rejects with `ERR_NO_SUCH_PEER` for a peer that is unknown or
+   * already disconnected, and with `ERR_PEER_DISCONNECTED` when the peer disconnects while the
+   * caller waits (a shutdown disconnects every peer). Ignoring the promise never causes an
+   * unhandled rejection.
    */
   drained(peer: PeerId): Promise<void> {
     const p = this.peers.get(peer);

@@ -45,7 +45,6 @@ export class Recorder<M> {
   private waiters: Array<{
     test: (e: ReactorEvent<M>) => boolean;
     resolve: (e: ReactorEvent<M>) => void;
-    from: number;
   }> = [];
 
   constructor(
@@ -73,7 +72,7 @@ export class Recorder<M> {
   waitFor(test: (e: ReactorEvent<M>) => boolean): Promise<ReactorEvent<M>> {
     const found = this.events.find(test);
     if (found !== undefined) return Promise.resolve(found);
-    return new Promise((resolve) => this.waiters.push({ test, resolve, from: this.events.length }));
+    return new Promise((resolve) => this.waiters.push({ test, resolve }));
   }
 
   /** Resolves once `count` events (recorded so far or future) match `test`. */
@@ -87,7 +86,6 @@ export class Recorder<M> {
           return matching.length >= count;
         },
         resolve: () => resolve(matching),
-        from: this.events.length,
       });
     });
   }
