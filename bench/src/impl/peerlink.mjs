@@ -1,16 +1,17 @@
 // peerlink: this project, through its public API only — a Reactor over the TCP transport, with
 // a codec built by `lengthPrefixed` (u32 little-endian prefix) whose message type is the
-// sequence number: the body codec writes a message straight into the send buffer and checks the
+// sequence number: the body codec writes a message straight into the send buffer (a large body's
+// constant filler by reference, with `ByteSink.writeShared`, as net-raw writes it) and checks the
 // received body's length and tail word while parsing (it returns the sequence number; a bad body
 // is a codec violation, which fails the run). Events are taken with the synchronous `onEvent`
 // handler (the fast path). A send refused with 'full' is retried after `drained(peer)`.
 //
 // One reactor per process serves every connection of that process (listen or connect).
 
-import { lengthPrefixed } from '@peerlink/codec';
+import { lengthPrefixed, SHARE_MIN } from '@peerlink/codec';
 import { Reactor } from '@peerlink/reactor';
 import { tcpTransport } from '@peerlink/transport-tcp';
-import { tailOf, u32, writeMessage } from '../common.mjs';
+import { FILLER, tailOf, u32, writeMessage } from '../common.mjs';
 
 export const name = 'peerlink';
 
@@ -30,8 +31,16 @@ function codec(size) {
     { maxSize: size + 4, prefix: 'u32le' },
     {
       encode(seq, sink) {
-        const o = sink.reserve(size);
-        writeMessage(sink.buffer, o, seq, size);
+        if (size - 8 < SHARE_MIN) {
+          const o = sink.reserve(size);
+          writeMessage(sink.buffer, o, seq, size);
+          return;
+        }
+        // A large body goes by reference, as net-raw writes it: the constant filler is shared
+        // (never copied into the send buffer), the sequence number and tail word are written.
+        sink.writeU32LE(seq);
+        sink.writeShared(FILLER.subarray(0, size - 8));
+        sink.writeU32LE(tailOf(seq, size));
       },
       decode(body) {
         if (body.length !== size) return undefined;

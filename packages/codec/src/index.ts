@@ -24,4 +24,4 @@ export {
   type LengthPrefixedOptions,
   lengthPrefixed,
 } from './length-prefixed.js';
-export { ByteSink, type ByteSinkOptions, MAX_VARINT, varintSize } from './sink.js';
+export { ByteSink, type ByteSinkOptions, MAX_VARINT, SHARE_MIN, varintSize } from './sink.js';

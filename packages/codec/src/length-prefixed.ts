@@ -205,19 +205,21 @@ export function lengthPrefixed<M>(
         return p + n;
       }
       if (prefix !== 'varint') {
-        // Offsets relative to `head`: a write that grows the sink moves the held bytes.
-        const at = sink.reserve(4) - sink.head;
-        const before = sink.size;
+        // An index among the held bytes, not an offset: a write that grows the sink moves them.
+        const at = sink.size;
+        sink.reserve(4);
         body.encode(message, sink);
-        const n = sink.size - before;
-        sink.view.setUint32(sink.head + at, n, little);
+        const n = sink.size - at - 4;
+        sink.patchU32(at, n, little);
         return 4 + n;
       }
+      // A varint's width depends on the length: encode the body aside, then copy it after it.
       scratch ??= new ByteSink();
-      scratch.head = scratch.length = 0;
+      scratch.clear();
       body.encode(message, scratch);
-      const bytes = scratch.peek();
-      return writePrefix(sink, bytes.length) + sink.writeBytes(bytes);
+      let n = writePrefix(sink, scratch.size);
+      while (scratch.size > 0) n += sink.writeBytes(scratch.take());
+      return n;
     },
     decode(bytes: Uint8Array): DecodeResult<M> {
       return decodeFrame(bytes, 0, bytes.length);

@@ -3,6 +3,12 @@ import { ErrorCodes, PeerlinkError } from './errors.js';
 const EMPTY = new Uint8Array(0);
 const textEncoder = new TextEncoder();
 
+/**
+ * The smallest `bytes` (in bytes) that {@link ByteSink.writeShared} appends by reference; smaller
+ * ones are copied, which is cheaper than a segment of their own.
+ */
+export const SHARE_MIN = 16384;
+
 /** The largest integer a varint written by {@link ByteSink.writeVarint} may hold (2^53 - 1). */
 export const MAX_VARINT = Number.MAX_SAFE_INTEGER;
 
@@ -21,11 +27,23 @@ export interface ByteSinkOptions {
 /**
  * A growable byte buffer that codecs append encoded messages to.
  *
- * Bytes live in `buffer` between {@link ByteSink.head} and {@link ByteSink.length}. {@link take}
- * hands the held bytes out as a view and moves `head` past them: the sink never writes over taken
- * bytes again (a later write goes after them, or into a new buffer), so a taken view stays valid
- * for as long as its holder wants it. This is what lets the send path hand encoded bytes to a
- * socket without copying them.
+ * The bytes being written live in `buffer` between {@link ByteSink.head} and
+ * {@link ByteSink.length}. {@link take} hands held bytes out as views and forgets them: the sink
+ * never writes over taken bytes again (a later write goes after them, or into a new buffer), so a
+ * taken view stays valid for as long as its holder wants it. This is what lets the send path hand
+ * encoded bytes to a socket without copying them.
+ *
+ * Segments: held bytes may span several pieces of memory, handed out in order by successive
+ * {@link take} calls. A sink whose owner calls {@link mark} at every message boundary never copies
+ * whole messages when it grows: the complete messages before the mark become a segment of their
+ * own and only the message being written moves to the new buffer. {@link writeShared} appends a
+ * large byte array by reference, as a segment, without copying it. A sink that is never marked and
+ * never given shared bytes keeps everything in one contiguous buffer ({@link peek} sees it all).
+ *
+ * Positions: a write may grow the sink and move the bytes of the message being written. To come
+ * back to a byte later in the same encode (to patch a length, say), keep its index among the held
+ * bytes (`sink.size` before writing it) and use {@link patchU32}; indexes stay valid until the
+ * next {@link take}.
  *
  * Multi-byte helpers come in big-endian (`BE`) and little-endian (`LE`) forms. Integers are
  * range-checked; a value that does not fit throws a {@link PeerlinkError} with code
@@ -40,6 +58,13 @@ export class ByteSink {
   head = 0;
   /** Offset one past the last written byte in {@link buffer}. */
   length = 0;
+  /** Offset in {@link buffer} of the last {@link mark} (never below `head`). */
+  private boundary = 0;
+  /** Held segments before `buffer[head..length)`, oldest first from `segHead`; none when idle. */
+  private segs: Uint8Array[] | undefined;
+  private segHead = 0;
+  /** Bytes held in `segs`. */
+  private sealedBytes = 0;
   private readonly initialCapacity: number;
   private readonly slabSize: number;
 
@@ -48,9 +73,15 @@ export class ByteSink {
     this.slabSize = options.slabSize ?? 65536;
   }
 
-  /** Number of bytes held (written and not yet taken). */
+  /** Number of bytes held (written and not yet taken), in every segment. */
   get size(): number {
-    return this.length - this.head;
+    return this.sealedBytes + this.length - this.head;
+  }
+
+  /** Number of views {@link take} would hand out for the held bytes (0 when none is held). */
+  get segments(): number {
+    const open = this.length > this.head ? 1 : 0;
+    return this.segs === undefined ? open : this.segs.length - this.segHead + open;
   }
 
   /** Size of the backing memory, in bytes (0 before the first write). */
@@ -61,8 +92,8 @@ export class ByteSink {
   /**
    * Makes room for `n` more bytes and returns the offset in {@link buffer} where they go; the
    * caller must then fill exactly `buffer[offset .. offset + n)`. {@link length} advances by `n`.
-   * A later write may grow the sink and move the held bytes: keep `offset - head` across writes,
-   * not `offset`.
+   * A later write may grow the sink and move these bytes: to find them again, keep their index
+   * among the held bytes (`size - n` right after this call), not `offset`.
    */
   reserve(n: number): number {
     if (this.buffer.length - this.length < n) this.grow(n);
@@ -151,6 +182,50 @@ export class ByteSink {
     return bytes.length;
   }
 
+  /**
+   * Appends `bytes` without copying them when they are large (at least {@link SHARE_MIN} bytes):
+   * the view itself becomes a segment that {@link take} hands out, so the caller must never modify
+   * those bytes again (as with Node's `socket.write`). Smaller arrays are copied, like
+   * {@link writeBytes}. Returns `bytes.length`.
+   */
+  writeShared(bytes: Uint8Array): number {
+    const n = bytes.length;
+    if (n < SHARE_MIN) return this.writeBytes(bytes);
+    this.seal(this.length);
+    this.pushSegment(bytes);
+    return n;
+  }
+
+  /**
+   * Marks a message boundary at the current end: when the sink next grows, the bytes written
+   * before the mark are kept where they are, as a segment of their own, and only the bytes written
+   * after it are moved. Call it before encoding each message.
+   */
+  mark(): void {
+    this.boundary = this.length;
+  }
+
+  /**
+   * Overwrites the 4 held bytes from `index` (counted among the held bytes, as `size` was before
+   * they were written) with `value`, a 32-bit unsigned integer, big-endian unless `littleEndian`.
+   * For a length known only after the body is written; only bytes written through the sink's own
+   * writers may be patched (never {@link writeShared} bytes). Throws `ERR_INVALID_ARGUMENT` when the
+   * value does not fit or the range is not held.
+   */
+  patchU32(index: number, value: number, littleEndian = false): void {
+    checkUint(value, 0xffffffff);
+    if (!Number.isInteger(index) || index < 0 || index + 4 > this.size) {
+      throw new PeerlinkError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `patchU32: bytes ${index}..${index + 4} are not held (${this.size} held)`,
+      );
+    }
+    for (let i = 0; i < 4; i++) {
+      const shift = littleEndian ? 8 * i : 24 - 8 * i;
+      this.setHeldByte(index + i, (value >>> shift) & 0xff);
+    }
+  }
+
   /** Appends `text` encoded as UTF-8. Returns the bytes written. */
   writeUtf8(text: string): number {
     // A UTF-16 code unit never takes more than 3 UTF-8 bytes.
@@ -162,47 +237,135 @@ export class ByteSink {
   }
 
   /**
-   * Hands out the held bytes as a view and forgets them (`head` moves to `length`). The sink never
-   * writes into the returned range again. Returns an empty view when nothing is held.
+   * Hands out the oldest held segment as a view and forgets it. The sink never writes into the
+   * returned range again. Returns an empty view when nothing is held. While {@link segments} is
+   * above 1, more views follow: call it until {@link size} is 0 to take everything, in order.
    */
   take(): Uint8Array {
+    const segs = this.segs;
+    if (segs !== undefined) {
+      const out = segs[this.segHead]!;
+      segs[this.segHead] = EMPTY;
+      this.segHead++;
+      this.sealedBytes -= out.length;
+      if (this.segHead === segs.length) {
+        this.segs = undefined;
+        this.segHead = 0;
+      }
+      return out;
+    }
     const out = this.buffer.subarray(this.head, this.length);
-    this.head = this.length;
+    this.head = this.boundary = this.length;
     return out;
   }
 
-  /** Returns a view of the held bytes without taking them (valid until the next write). */
+  /**
+   * Returns a view of the held bytes of the current buffer without taking them (valid until the
+   * next write). That is every held byte unless the sink was marked or given shared bytes (see
+   * {@link segments}).
+   */
   peek(): Uint8Array {
     return this.buffer.subarray(this.head, this.length);
   }
 
-  /** Drops the last `n` held bytes (used to undo a partial encode). */
+  /** Drops the last `n` held bytes, whatever segments they are in (used to undo a partial encode). */
   truncate(n: number): void {
-    this.length = Math.max(this.head, this.length - n);
+    let left = Math.min(n, this.size);
+    const open = this.length - this.head;
+    if (left <= open) {
+      this.length -= left;
+      if (this.boundary > this.length) this.boundary = this.length;
+      return;
+    }
+    left -= open;
+    this.length = this.head = this.boundary = 0;
+    this.setBuffer(EMPTY);
+    const segs = this.segs!;
+    while (left > 0) {
+      const last = segs[segs.length - 1]!;
+      if (last.length > left) {
+        segs[segs.length - 1] = last.subarray(0, last.length - left);
+        this.sealedBytes -= left;
+        break;
+      }
+      segs.pop();
+      this.sealedBytes -= last.length;
+      left -= last.length;
+    }
+    if (this.segHead === segs.length) {
+      this.segs = undefined;
+      this.segHead = 0;
+    }
   }
 
   /**
-   * Moves the held bytes into fresh memory of `capacity` bytes (or exactly the held size, if
-   * larger); with nothing held and `capacity` 0, the memory is released entirely.
+   * Empties the sink: forgets every held byte and keeps the current buffer for reuse, writing
+   * over it from the start. Only for a scratch sink whose views were copied, never kept: views
+   * that {@link take} handed out of the current buffer get overwritten.
+   */
+  clear(): void {
+    this.head = this.length = this.boundary = 0;
+    this.segs = undefined;
+    this.segHead = 0;
+    this.sealedBytes = 0;
+  }
+
+  /**
+   * Moves the held bytes of the current buffer into fresh memory of `capacity` bytes (or exactly
+   * what it holds, if larger); with nothing held there and `capacity` 0, the memory is released
+   * entirely. Held segments before it are not touched.
    */
   resize(capacity: number): void {
-    const size = this.size;
+    const size = this.length - this.head;
     const cap = Math.max(capacity, size);
     const next = cap === 0 ? EMPTY : new Uint8Array(cap);
     if (size > 0) next.set(this.buffer.subarray(this.head, this.length));
+    this.boundary -= this.head;
     this.setBuffer(next);
     this.head = 0;
     this.length = size;
   }
 
   private grow(n: number): void {
-    const size = this.size;
+    // Complete messages before the mark stay where they are, as a segment: only the message
+    // being written moves.
+    if (this.boundary > this.head) this.seal(this.boundary);
+    const size = this.length - this.head;
     const need = size + n;
     let cap = Math.min(Math.max(this.buffer.length * 2, this.initialCapacity), this.slabSize);
     // Past the slab size, grow with what is held (doubling it), so that many small writes into a
-    // large held batch cost amortised linear time, not one full copy each.
+    // large message cost amortised linear time, not one full copy each.
     if (need > cap) cap = Math.max(need, size * 2);
     this.resize(cap);
+  }
+
+  /** Makes `buffer[head, end)` a held segment of its own; later writes go after `end`. */
+  private seal(end: number): void {
+    if (end > this.head) this.pushSegment(this.buffer.subarray(this.head, end));
+    this.head = end;
+    if (this.boundary < end) this.boundary = end;
+  }
+
+  private pushSegment(bytes: Uint8Array): void {
+    if (this.segs === undefined) this.segs = [];
+    this.segs.push(bytes);
+    this.sealedBytes += bytes.length;
+  }
+
+  /** Sets the held byte at `index` (among the held bytes, oldest first). */
+  private setHeldByte(index: number, value: number): void {
+    const segs = this.segs;
+    if (segs !== undefined) {
+      for (let i = this.segHead; i < segs.length; i++) {
+        const seg = segs[i]!;
+        if (index < seg.length) {
+          seg[index] = value;
+          return;
+        }
+        index -= seg.length;
+      }
+    }
+    this.buffer[this.head + index] = value;
   }
 
   /** A `DataView` over {@link buffer}, replaced with it: read it after `reserve`, not before. */

@@ -5,6 +5,7 @@ import {
   type DecodeResult,
   type LengthPrefix,
   lengthPrefixed,
+  SHARE_MIN,
 } from '@peerlink/codec';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
@@ -172,6 +173,55 @@ describe('lengthPrefixed() with a body codec', () => {
               }
             },
           ),
+        );
+      });
+    }
+  }
+
+  for (const prefix of PREFIXES) {
+    for (const sized of [false, true]) {
+      test(`a body written with \`writeShared\` round-trips over marked, segmented sinks (${prefix}, ${sized ? 'with' : 'without'} \`size\`)`, () => {
+        // Message: [n] = a fill byte n, a shared block of SHARE_MIN + n bytes of n, then n again.
+        const body: BodyCodec<number> = {
+          encode(n, sink) {
+            sink.writeU8(n);
+            sink.writeShared(new Uint8Array(SHARE_MIN + n).fill(n));
+            sink.writeU8(n);
+          },
+          decode(bytes) {
+            const n = bytes[0]!;
+            if (bytes.length !== SHARE_MIN + n + 2) return undefined;
+            return bytes.every((b) => b === n) ? n : undefined;
+          },
+          ...(sized ? { size: (n: number) => SHARE_MIN + n + 2 } : {}),
+        };
+        const codec = lengthPrefixed({ maxSize: 2 * SHARE_MIN, prefix }, body);
+        fc.assert(
+          fc.property(fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 6 }), (ns) => {
+            const sink = new ByteSink({ initialCapacity: 4, slabSize: 16 });
+            const sizes = ns.map((n) => {
+              sink.mark();
+              return codec.encode(n, sink);
+            });
+            const parts: Uint8Array[] = [];
+            while (sink.size > 0) parts.push(sink.take());
+            const wire = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+            let o = 0;
+            for (const part of parts) {
+              wire.set(part, o);
+              o += part.length;
+            }
+            let at = 0;
+            for (let i = 0; i < ns.length; i++) {
+              const r = codec.decode(wire.subarray(at));
+              if (r.kind !== 'message') throw new Error(`expected a message, got ${r.kind}`);
+              expect(r.message).toBe(ns[i]);
+              expect(r.consumed).toBe(sizes[i]);
+              at += r.consumed;
+            }
+            expect(at).toBe(wire.length);
+          }),
+          { numRuns: 30 },
         );
       });
     }

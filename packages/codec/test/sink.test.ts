@@ -8,6 +8,7 @@ import {
   readU64BE,
   readU64LE,
   readVarint,
+  SHARE_MIN,
   VARINT_INCOMPLETE,
   VARINT_MALFORMED,
   varintSize,
@@ -295,5 +296,163 @@ describe('ByteSink buffer management', () => {
     }
     expect(sink.size).toBe(400_000);
     expect(reallocations).toBeLessThan(30);
+  });
+});
+
+/** Takes every held segment, in order. */
+function takeAll(sink: ByteSink): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  while (sink.size > 0) {
+    const segments = sink.segments;
+    out.push(sink.take());
+    expect(sink.segments).toBe(segments - 1);
+  }
+  expect(sink.segments).toBe(0);
+  return out;
+}
+
+function concatAll(parts: Uint8Array[]): number[] {
+  return parts.flatMap((part) => [...part]);
+}
+
+describe('ByteSink segments: marks, shared bytes, patches', () => {
+  test('growing a marked sink keeps the messages before the mark in place: no copy of them', () => {
+    const sink = new ByteSink({ initialCapacity: 16, slabSize: 16 });
+    sink.mark();
+    sink.writeBytes(Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8, 9, 10));
+    const first = sink.buffer;
+    sink.mark();
+    sink.writeU32BE(0x0b0c0d0e); // fits
+    sink.writeBytes(Uint8Array.of(15, 16, 17)); // grows: only this message (7 bytes) moves
+    expect(sink.buffer).not.toBe(first);
+    expect(sink.size).toBe(17);
+    expect(sink.segments).toBe(2);
+    const [a, b] = takeAll(sink);
+    expect(a!.buffer).toBe(first.buffer); // a view of the first slab, never copied
+    expect([...a!]).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect([...b!]).toEqual([11, 12, 13, 14, 15, 16, 17]);
+  });
+
+  test('an unmarked sink stays contiguous', () => {
+    const sink = new ByteSink({ initialCapacity: 4, slabSize: 8 });
+    for (let i = 0; i < 40; i++) sink.writeU8(i);
+    expect(sink.segments).toBe(1);
+    expect([...sink.peek()]).toEqual(Array.from({ length: 40 }, (_, i) => i));
+  });
+
+  test('`writeShared` appends large bytes by reference and copies small ones', () => {
+    const sink = new ByteSink();
+    const large = new Uint8Array(SHARE_MIN).fill(7);
+    const small = new Uint8Array(SHARE_MIN - 1).fill(8);
+    sink.writeU8(1);
+    expect(sink.writeShared(large)).toBe(SHARE_MIN);
+    sink.writeU8(2);
+    expect(sink.writeShared(small)).toBe(SHARE_MIN - 1);
+    expect(sink.size).toBe(2 * SHARE_MIN + 1);
+    const parts = takeAll(sink);
+    expect(parts.length).toBe(3);
+    expect([...parts[0]!]).toEqual([1]);
+    expect(parts[1]).toBe(large); // the caller's own view
+    expect(parts[2]!.length).toBe(SHARE_MIN); // 2 and the copy of `small`
+    expect(parts[2]![0]).toBe(2);
+    expect(parts[2]!.buffer).not.toBe(small.buffer);
+  });
+
+  test('`truncate` undoes writes across segments, shared ones included', () => {
+    const sink = new ByteSink({ initialCapacity: 8, slabSize: 8 });
+    sink.writeU32BE(0x01020304);
+    sink.take();
+    sink.mark();
+    sink.writeU32BE(0x05060708);
+    sink.mark();
+    sink.writeU16BE(0x090a);
+    sink.writeShared(new Uint8Array(SHARE_MIN));
+    sink.writeU8(11);
+    sink.truncate(SHARE_MIN + 3);
+    expect(sink.size).toBe(4);
+    sink.writeU8(12);
+    expect(concatAll(takeAll(sink))).toEqual([5, 6, 7, 8, 12]);
+  });
+
+  test('`patchU32` reaches a byte by its index whatever happened since', () => {
+    const sink = new ByteSink({ initialCapacity: 8, slabSize: 8 });
+    sink.mark();
+    sink.writeU16BE(0xaaaa);
+    const at = sink.size;
+    sink.writeU32BE(0);
+    sink.writeShared(new Uint8Array(SHARE_MIN));
+    sink.writeBytes(new Uint8Array(20));
+    sink.patchU32(at, 0x01020304);
+    sink.patchU32(sink.size - 4, 0x05060708, true);
+    const bytes = concatAll(takeAll(sink));
+    expect(bytes.slice(0, 6)).toEqual([0xaa, 0xaa, 1, 2, 3, 4]);
+    expect(bytes.slice(-4)).toEqual([8, 7, 6, 5]);
+    expect(codeOf(() => sink.patchU32(0, 1))).toBe('ERR_INVALID_ARGUMENT');
+    sink.writeU32BE(0);
+    expect(codeOf(() => sink.patchU32(1, 1))).toBe('ERR_INVALID_ARGUMENT');
+    expect(codeOf(() => sink.patchU32(0, 2 ** 32))).toBe('ERR_INVALID_ARGUMENT');
+  });
+
+  test('`clear` forgets everything held', () => {
+    const sink = new ByteSink({ initialCapacity: 4, slabSize: 4 });
+    sink.mark();
+    sink.writeU32BE(1);
+    sink.mark();
+    sink.writeU32BE(2);
+    sink.writeShared(new Uint8Array(SHARE_MIN));
+    sink.clear();
+    expect(sink.size).toBe(0);
+    expect(sink.segments).toBe(0);
+    sink.writeU8(3);
+    expect(concatAll(takeAll(sink))).toEqual([3]);
+  });
+
+  test('any mix of marks, writes, shared writes, truncates and takes hands out exactly the bytes kept, in order, never rewritten', () => {
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('write' as const), bytes: fc.uint8Array({ maxLength: 90 }) }),
+      fc.record({
+        kind: fc.constant('shared' as const),
+        size: fc.integer({ min: SHARE_MIN - 2, max: SHARE_MIN + 2 }),
+        fill: fc.integer({ min: 0, max: 255 }),
+      }),
+      fc.constant({ kind: 'mark' as const }),
+      fc.record({ kind: fc.constant('truncate' as const), n: fc.integer({ min: 0, max: 40 }) }),
+      fc.constant({ kind: 'take' as const }),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(op, { maxLength: 60 }),
+        fc.integer({ min: 1, max: 64 }),
+        (ops, initialCapacity) => {
+          const sink = new ByteSink({ initialCapacity, slabSize: 128 });
+          const model: number[] = []; // held bytes
+          const taken: [Uint8Array, number[]][] = [];
+          for (const o of ops) {
+            if (o.kind === 'write') {
+              sink.writeBytes(o.bytes);
+              model.push(...o.bytes);
+            } else if (o.kind === 'shared') {
+              sink.writeShared(new Uint8Array(o.size).fill(o.fill));
+              for (let i = 0; i < o.size; i++) model.push(o.fill);
+            } else if (o.kind === 'mark') {
+              sink.mark();
+            } else if (o.kind === 'truncate') {
+              sink.truncate(o.n);
+              model.length = Math.max(0, model.length - o.n);
+            } else {
+              const view = sink.take();
+              taken.push([view, [...view]]);
+              expect([...view]).toEqual(model.slice(0, view.length));
+              model.splice(0, view.length);
+            }
+            expect(sink.size).toBe(model.length);
+          }
+          const rest = concatAll(takeAll(sink));
+          expect(rest).toEqual(model);
+          for (const [view, copy] of taken) expect([...view]).toEqual(copy);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });

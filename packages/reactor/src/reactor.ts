@@ -613,7 +613,7 @@ export class Reactor<M> {
         this.violation(p, error);
         continue;
       }
-      if (p.stream.hasBufferedInput) {
+      if (p.stream.hasBufferedInput || this.eventQueueFull()) {
         this.pause(p);
         continue;
       }
@@ -704,7 +704,16 @@ export class Reactor<M> {
     p.bytesIn += chunk.length;
     const error = p.stream.handleData(chunk, p.sink, this.turnClock());
     if (error !== undefined) this.violation(p, error);
-    else if (p.stream.hasBufferedInput && p.state === 'open') this.pause(p);
+    else if (p.state === 'open' && (p.stream.hasBufferedInput || this.eventQueueFull())) {
+      // Held-back input, or a full queue even though the last message ended with the chunk
+      // (nothing held back): either way, no more input until the consumer catches up.
+      this.pause(p);
+    }
+  }
+
+  /** Whether the iterator's queue is at capacity (never, with a synchronous handler). */
+  private eventQueueFull(): boolean {
+    return this.handler === undefined && this.queue.length - this.queueHead >= this.capacity;
   }
 
   /** @internal */
@@ -839,15 +848,21 @@ export class Reactor<M> {
     if (p.state === 'closed' || p.blocked) return;
     const now = this.clock();
     if (this.telemetry) this.reportTelemetry(p, now);
-    const bytes = p.stream.pollTransmit(now);
+    let bytes = p.stream.pollTransmit(now);
     if (bytes !== undefined) {
-      p.bytesOut += bytes.length;
-      if (p.reported) this.departed.bytesOut += bytes.length; // flushing after `disconnected`
-      if (this.trace) this.log.write('debug', { peer: p.id, bytes: bytes.length }, 'flush');
-      if (!p.conn.write(bytes)) {
-        p.blocked = true;
-        p.stream.handleBlocked(now);
-      }
+      // Usually one run of bytes; more when a large message queued behind unsent ones or the
+      // codec shared a large body (no copy either way). Stop at the first write that blocks.
+      do {
+        p.bytesOut += bytes.length;
+        if (p.reported) this.departed.bytesOut += bytes.length; // flushing after `disconnected`
+        if (this.trace) this.log.write('debug', { peer: p.id, bytes: bytes.length }, 'flush');
+        if (!p.conn.write(bytes)) {
+          p.blocked = true;
+          p.stream.handleBlocked(now);
+          break;
+        }
+        bytes = p.stream.pollTransmit(now);
+      } while (bytes !== undefined);
       if (this.telemetry) this.reportTelemetry(p, now);
     }
     if (p.state === 'closing') {

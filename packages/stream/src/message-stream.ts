@@ -405,8 +405,10 @@ export class MessageStream<M> {
     } else if (held >= limit) {
       return false;
     }
-    // Sizes, not offsets: an encode that grows the sink moves the held bytes.
+    // Sizes, not offsets: an encode that grows the sink moves the bytes of this message. The mark
+    // lets it leave the messages before this one where they are.
     const before = this.tx.size;
+    this.tx.mark();
     let reported: number;
     try {
       reported = this.codec.encode(message, this.tx);
@@ -432,7 +434,7 @@ export class MessageStream<M> {
 
   /** Whether the send buffer holds bytes not yet handed to the transport. */
   get hasQueuedData(): boolean {
-    return this.tx.length > this.tx.head;
+    return this.tx.size > 0;
   }
 
   /** Bytes in the send buffer not yet handed to the transport. */
@@ -456,11 +458,17 @@ export class MessageStream<M> {
   }
 
   /**
-   * Takes every queued byte for the transport (a view the stream never writes again), marking
-   * them written at `now`. Returns `undefined` when nothing is queued.
+   * Takes the oldest run of queued bytes for the transport (a view the stream never writes again),
+   * marking them written at `now`. Returns `undefined` when nothing is queued.
+   *
+   * Queued bytes usually form one run. They form several when a message larger than the free
+   * room of the current slab was queued behind unsent ones (the earlier bytes are not copied to
+   * make room), or when the codec appended large bytes by reference (`ByteSink.writeShared`).
+   * Call it again while {@link hasQueuedData} to take the rest, in order, or stop when the
+   * transport is blocked.
    */
   pollTransmit(now: number): Uint8Array | undefined {
-    if (this.tx.length === this.tx.head) return undefined;
+    if (this.tx.size === 0) return undefined;
     const bytes = this.tx.take();
     this.points.markWritten(bytes.length);
     this.lastProgress = now;
@@ -524,10 +532,13 @@ export class MessageStream<M> {
     const txCap = this.tx.capacity;
     if (txCap > 0) {
       const floor = this.config.txBufMinSize;
+      // Only the current slab is resized (never below what it holds); earlier runs of queued
+      // bytes are views that go when taken.
+      const open = this.tx.length - this.tx.head;
       if (txCap > floor) {
-        const target = Math.max(floor, Math.floor(txCap / 4) * 3, this.tx.size);
+        const target = Math.max(floor, Math.floor(txCap / 4) * 3, open);
         if (target < txCap) this.tx.resize(target);
-      } else if (this.tx.size === 0) {
+      } else if (open === 0) {
         this.tx.resize(0);
       }
     }

@@ -174,10 +174,10 @@ describe('MessageStream send: the bytes on the wire', () => {
               hinted.encode(op, expected);
             }
           }
-          const rest = stream.pollTransmit(0);
-          if (rest !== undefined) {
+          for (let rest = stream.pollTransmit(0); rest !== undefined; ) {
             wire.push(rest);
             copies.push([...rest]);
+            rest = stream.pollTransmit(0);
           }
           expect(concat(wire)).toEqual(expected.take());
           // A view handed to the transport is never written again.

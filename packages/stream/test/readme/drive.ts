@@ -26,11 +26,14 @@ export function drive<M>(
   const flush = () => {
     flushQueued = false;
     if (blocked) return;
-    const bytes = stream.pollTransmit(now()); // everything queued, as one view
-    if (bytes !== undefined && !conn.write(bytes)) {
-      blocked = true;
-      stream.handleBlocked(now());
-      return;
+    // Usually one view holds everything queued; take them all, in order, until one blocks.
+    for (let bytes = stream.pollTransmit(now()); bytes !== undefined; ) {
+      if (!conn.write(bytes)) {
+        blocked = true;
+        stream.handleBlocked(now());
+        return;
+      }
+      bytes = stream.pollTransmit(now());
     }
     if (ending) conn.end();
   };
