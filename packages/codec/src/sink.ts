@@ -65,6 +65,8 @@ export class ByteSink {
   private segHead = 0;
   /** Bytes held in `segs`. */
   private sealedBytes = 0;
+  /** Capacity of the buffer {@link retire} let go: the next buffer starts this large. */
+  private retired = 0;
   private readonly initialCapacity: number;
   private readonly slabSize: number;
 
@@ -311,6 +313,18 @@ export class ByteSink {
   }
 
   /**
+   * Lets the current buffer go when it holds nothing (a no-op otherwise): the next write starts a
+   * fresh buffer as large as this one was. For an owner that knows the room left is too small for
+   * its next batch, which would otherwise straddle two buffers.
+   */
+  retire(): void {
+    if (this.length !== this.head || this.buffer.length === 0) return;
+    this.retired = this.buffer.length;
+    this.setBuffer(EMPTY);
+    this.head = this.length = this.boundary = 0;
+  }
+
+  /**
    * Moves the held bytes of the current buffer into fresh memory of `capacity` bytes (or exactly
    * what it holds, if larger); with nothing held there and `capacity` 0, the memory is released
    * entirely. Held segments before it are not touched.
@@ -321,6 +335,7 @@ export class ByteSink {
     const next = cap === 0 ? EMPTY : new Uint8Array(cap);
     if (size > 0) next.set(this.buffer.subarray(this.head, this.length));
     this.boundary -= this.head;
+    this.retired = 0;
     this.setBuffer(next);
     this.head = 0;
     this.length = size;
@@ -332,7 +347,8 @@ export class ByteSink {
     if (this.boundary > this.head) this.seal(this.boundary);
     const size = this.length - this.head;
     const need = size + n;
-    let cap = Math.min(Math.max(this.buffer.length * 2, this.initialCapacity), this.slabSize);
+    const base = Math.max(this.buffer.length * 2, this.retired, this.initialCapacity);
+    let cap = Math.min(base, this.slabSize);
     // Past the slab size, grow with what is held (doubling it), so that many small writes into a
     // large message cost amortised linear time, not one full copy each.
     if (need > cap) cap = Math.max(need, size * 2);

@@ -456,3 +456,26 @@ describe('ByteSink segments: marks, shared bytes, patches', () => {
     );
   });
 });
+
+describe('ByteSink.retire', () => {
+  test('lets an empty buffer go; the next write starts a fresh one as large', () => {
+    const sink = new ByteSink({ initialCapacity: 4, slabSize: 64 });
+    for (let i = 0; i < 40; i++) sink.writeU8(i);
+    expect(sink.capacity).toBe(64);
+    const taken = sink.take();
+    sink.retire();
+    expect(sink.capacity).toBe(0);
+    sink.writeU8(1);
+    expect(sink.capacity).toBe(64); // not 4 again
+    expect(taken.buffer).not.toBe(sink.buffer.buffer);
+  });
+
+  test('keeps a buffer that holds bytes', () => {
+    const sink = new ByteSink();
+    sink.writeU8(1);
+    const buffer = sink.buffer;
+    sink.retire();
+    expect(sink.buffer).toBe(buffer);
+    expect([...sink.take()]).toEqual([1]);
+  });
+});

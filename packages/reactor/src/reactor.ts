@@ -165,7 +165,8 @@ interface PendingConnect {
  * the reactor pauses the sockets whose messages would overflow it.
  *
  * Outbound, messages sent in the same turn of the event loop are written to the transport
- * together, in one write, in a microtask. A full send buffer refuses a message (`'full'`, and a
+ * together, in one write, in a microtask; a run of sends that fills the send buffer is written
+ * at once, as it fills, while the transport takes it. A full send buffer refuses a message (`'full'`, and a
  * `send-buffer-full` event handing it back); {@link drained} tells the sender when to go on, so
  * messages are never resent out of order.
  */
@@ -368,7 +369,8 @@ export class Reactor<M> {
 
   /**
    * Queues `message` for `peer`. Returns `'queued'`; or `'full'` when the send buffer has no room
-   * (a `send-buffer-full` event hands the message back; wait for {@link drained}); or
+   * and the transport is blocked (a `send-buffer-full` event hands the message back; wait for
+   * {@link drained}); or
    * `'no-such-peer'` (with a `no-such-peer` event) when the peer is unknown or disconnecting.
    * Throws `ERR_MESSAGE_TOO_LARGE` or `ERR_ENCODE_FAILURE` when the message cannot be encoded.
    */
@@ -378,7 +380,8 @@ export class Reactor<M> {
       this.emit({ type: 'no-such-peer', peer });
       return 'no-such-peer';
     }
-    if (!p.stream.queue(message, this.turnClock())) {
+    const stream = p.stream;
+    if (!stream.queue(message, this.turnClock()) && !this.flushToAdmit(p, message)) {
       // Logged once per refusal episode, not for every retry before the drain.
       if (!p.wantsDrain && this.log.enabled) {
         this.log.write('debug', { peer, queued: p.stream.queuedBytes }, 'send buffer full');
@@ -397,6 +400,17 @@ export class Reactor<M> {
       }
     }
     return 'queued';
+  }
+
+  /**
+   * The send buffer refused `message`: if the transport is not blocked, write what is queued now
+   * instead of at the end of the turn, and queue `message` again. So a sender is refused only
+   * when the transport is blocked too, and a long run of sends streams out in slab-sized writes.
+   */
+  private flushToAdmit(p: Peer<M>, message: M): boolean {
+    if (p.blocked || !p.stream.hasQueuedData) return false;
+    this.flushPeer(p);
+    return p.state === 'open' && p.stream.queue(message, this.turnClock());
   }
 
   /**

@@ -39,6 +39,9 @@ export const bytesCodec = lengthPrefixed({ maxSize: 16 * 1024 * 1024 + 4 });
 /** A small-frame variant for limit tests: frames up to 1 KiB. */
 export const smallCodec = lengthPrefixed({ maxSize: 1024 });
 
+/** Frames up to 16 KiB: send limits that are multiples of `maxSize` stay small. */
+export const framesCodec = lengthPrefixed({ maxSize: 16 * 1024 + 4 });
+
 /** Records every event of a reactor and lets a test wait for the ones it expects. */
 export class Recorder<M> {
   readonly events: ReactorEvent<M>[] = [];

@@ -1,7 +1,16 @@
 import { type PeerId, Reactor, type ReactorEvent } from '@peerlink/reactor';
 import type { StreamConfigOptions, Transport } from '@peerlink/stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { bytesCodec, isType, pattern, ping, pingPongCodec, pong, Recorder } from './fixtures.js';
+import {
+  bytesCodec,
+  framesCodec,
+  isType,
+  pattern,
+  ping,
+  pingPongCodec,
+  pong,
+  Recorder,
+} from './fixtures.js';
 
 /** What a transport under test provides: a fresh transport per reactor, and where to listen. */
 export interface TransportFixture {
@@ -226,33 +235,68 @@ export function reactorSuite(name: string, fixture: TransportFixture): void {
       expect(s.clientEvents.events.filter(isType('no-such-peer'))).toHaveLength(4);
     });
 
-    it('refuses a message when the send buffer is full and says when it drained', async () => {
+    it('writes a full send buffer out at once and admits the message while the transport takes it', async () => {
       const { client, clientEvents, peer, serverEvents } = await serverAndClient(pingPongCodec, {
         txBufMaxFloor: 0,
         txBufMaxSize: 2,
       });
-      expect(client.send(peer, ping(0))).toBe('queued');
-      expect(client.send(peer, ping(1))).toBe('queued');
-      expect(client.send(peer, ping(2))).toBe('full');
-      const full = clientEvents.events.find(isType('send-buffer-full'));
-      expect(full).toMatchObject({ type: 'send-buffer-full', peer, message: ping(2) });
-      await client.drained(peer);
-      expect(clientEvents.events.some(isType('drained', peer))).toBe(true);
-      expect(client.send(peer, ping(2))).toBe('queued');
-      await serverEvents.waitForCount(isType('message'), 3);
+      // The limit is two messages, but the transport is not blocked: the third send writes the
+      // first two and is admitted.
+      for (let i = 0; i < 10; i++) expect(client.send(peer, ping(i))).toBe('queued');
+      expect(clientEvents.events.some(isType('send-buffer-full'))).toBe(false);
+      await serverEvents.waitForCount(isType('message'), 10);
+      const got = serverEvents.events.filter(isType('message')).map((e) => e.message);
+      expect(got).toEqual(Array.from({ length: 10 }, (_, i) => ping(i)));
     });
 
-    it('delivers 100,000 messages in order to a slow reader when the sender waits for drain', async () => {
-      const server = reactor(pingPongCodec, undefined, { eventCapacity: 256 });
+    it('refuses a message when the send buffer is full and the transport blocked, and says when it drained', async () => {
+      // A reader that takes one message, then stops reading until told to go on.
+      const server = reactor(framesCodec, undefined, { eventCapacity: 1 });
       const [address] = await server.listen(fixture.listenAddress);
-      const client = reactor(pingPongCodec, { txBufMaxFloor: 4096 });
+      const client = reactor(framesCodec, { txBufMaxFloor: 0, txBufMaxSize: 4 }); // 64 KiB
+      const clientEvents = new Recorder(client);
       const peer = await client.connect(address!);
-      const total = 100_000;
+      const size = 16 * 1024;
+      let sent = 0;
+      // A full send buffer is written out at once, so the sender runs until the transport
+      // blocks: kernel and transport buffers fill within a few MiB; 64 MiB is a generous bound.
+      while (sent < 4096 && client.send(peer, pattern(size, sent)) === 'queued') sent++;
+      expect(sent).toBeLessThan(4096);
+      const full = clientEvents.events.find(isType('send-buffer-full'));
+      expect(full).toMatchObject({ type: 'send-buffer-full', peer });
+      expect((full as { message: Uint8Array }).message).toEqual(pattern(size, sent));
+      expect(clientEvents.events.some(isType('drained'))).toBe(false);
+      // Read everything; the sender waits for the drain, then sends the refused message again.
+      const total = sent + 10;
+      const sending = (async () => {
+        await client.drained(peer);
+        expect(clientEvents.events.some(isType('drained', peer))).toBe(true);
+        while (sent < total) {
+          if (client.send(peer, pattern(size, sent)) === 'queued') sent++;
+          else await client.drained(peer);
+        }
+      })();
+      let got = 0;
+      for await (const e of server.events()) {
+        if (e.type !== 'message') continue;
+        if (e.message[1] !== pattern(2, got)[1]) throw new Error(`out of order at ${got}`);
+        if (++got === total) break;
+      }
+      await sending;
+      expect(got).toBe(total);
+    });
+
+    it('delivers 20,000 messages in order to a slow reader when the sender waits for drain', async () => {
+      const server = reactor(framesCodec, undefined, { eventCapacity: 256 });
+      const [address] = await server.listen(fixture.listenAddress);
+      const client = reactor(framesCodec, { txBufMaxFloor: 0, txBufMaxSize: 2 }); // 32 KiB
+      const peer = await client.connect(address!);
+      const total = 20_000; // 20 MiB: more than kernel and transport buffers take
       let refused = 0;
       const sending = (async () => {
         let i = 0;
         while (i < total) {
-          const r = client.send(peer, ping(i));
+          const r = client.send(peer, pattern(1024, i));
           if (r === 'queued') i++;
           else {
             refused++;
@@ -263,7 +307,9 @@ export function reactorSuite(name: string, fixture: TransportFixture): void {
       let expected = 0;
       for await (const e of server.events()) {
         if (e.type !== 'message') continue;
-        if (e.message.n !== BigInt(expected)) throw new Error(`out of order at ${expected}`);
+        if (e.message[1] !== pattern(2, expected)[1] || e.message.length !== 1024) {
+          throw new Error(`out of order at ${expected}`);
+        }
         // A slow reader: yield to the event loop every 500 messages.
         if (++expected % 500 === 0) await new Promise((r) => setImmediate(r));
         if (expected === total) break;

@@ -54,6 +54,8 @@ export class MessageStream<M> {
   private readonly tx: ByteSink;
   private readonly points = new QueuePoints();
   private lastProgress = Number.NEGATIVE_INFINITY;
+  /** Bytes queued when the current round of `pollTransmit` calls began (0 between rounds). */
+  private batch = 0;
   private blockedSince = Number.NaN;
 
   constructor(codec: Codec<M>, config: StreamConfig | StreamConfigOptions = {}) {
@@ -468,10 +470,20 @@ export class MessageStream<M> {
    * transport is blocked.
    */
   pollTransmit(now: number): Uint8Array | undefined {
-    if (this.tx.size === 0) return undefined;
-    const bytes = this.tx.take();
+    const tx = this.tx;
+    const held = tx.size;
+    if (held === 0) return undefined;
+    if (this.batch === 0) this.batch = held;
+    const bytes = tx.take();
     this.points.markWritten(bytes.length);
     this.lastProgress = now;
+    if (held === bytes.length) {
+      // Everything is taken. If the room left in the slab could not take another batch as large
+      // as this one, start the next batch in a fresh slab rather than split it across two (two
+      // transport writes instead of one).
+      if (tx.capacity - tx.length < this.batch) tx.retire();
+      this.batch = 0;
+    }
     return bytes;
   }
 

@@ -189,6 +189,23 @@ describe('MessageStream send: the bytes on the wire', () => {
     );
   });
 
+  test('batches of one size come out as one view each, not split across slabs', () => {
+    const stream = new MessageStream(lengthPrefixed({ maxSize: 2048 }), { txBufMaxFloor: 65_536 });
+    const message = new Uint8Array(1020); // 1,024 bytes with the prefix
+    for (let round = 0; round < 5; round++) {
+      let queued = 0;
+      while (stream.queue(message, 0)) queued++;
+      expect(queued).toBe(64);
+      const views: number[] = [];
+      for (let b = stream.pollTransmit(0); b !== undefined; b = stream.pollTransmit(0)) {
+        views.push(b.length);
+      }
+      // The first round grows the slab from `txBufMinSize`; every later one fits a fresh slab.
+      if (round > 0) expect(views).toEqual([65_536]);
+      else expect(views.reduce((a, b) => a + b, 0)).toBe(65_536);
+    }
+  });
+
   test('`pollTransmit` answers undefined when nothing is queued', () => {
     const stream = new MessageStream(ping);
     expect(stream.hasQueuedData).toBe(false);
