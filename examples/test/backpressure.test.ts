@@ -12,10 +12,12 @@ describe('backpressure example', () => {
   it('delivers every message once, in order, through many full buffers', async () => {
     const seqs: number[] = [];
     const telemetry: TelemetryEvent[] = [];
-    const count = 3000; // 3,000 × 264 bytes: more than ten times the send buffer
+    // 5,000 × 4 KiB = 20 MiB: more than the kernel's socket buffers on both sides take, so the
+    // slow reader's socket fills and the transport blocks.
+    const count = 5000;
     const result = await runBackpressure({
       count,
-      size: 256,
+      size: 4096,
       every: 50,
       onReceive: (seq) => seqs.push(seq),
       onTelemetry: (event) => telemetry.push(event),
@@ -23,7 +25,7 @@ describe('backpressure example', () => {
     expect(seqs).toEqual(Array.from({ length: count }, (_, i) => i));
     expect(result.received).toBe(count);
     expect(result.inOrder).toBe(true);
-    // The loop ran into a full buffer (it queues faster than one turn's flush) and recovered.
+    // The loop ran into a full buffer (behind a blocked transport) and recovered.
     expect(result.full).toBeGreaterThan(0);
     expect(result.maxBytesQueued).toBeGreaterThan(0);
     expect(result.maxBytesQueued).toBeLessThanOrEqual(LIMIT);
@@ -45,20 +47,20 @@ describe('backpressure example', () => {
       process.execPath,
       [
         `${root}examples/dist/backpressure.js`,
-        ...['--count', '2000', '--size', '256', '--every', '100', '--telemetry'],
+        ...['--count', '5000', '--size', '4096', '--every', '100', '--telemetry'],
       ],
       { cwd: root, encoding: 'utf8', timeout: 20_000 },
     );
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     const out = result.stdout;
-    expect(out).toMatch(/^received 2,000 of 2,000 messages, in order, in [\d.]+ s: [\d,]+ msg\/s/m);
+    expect(out).toMatch(/^received 5,000 of 5,000 messages, in order, in [\d.]+ s: [\d,]+ msg\/s/m);
     expect(out).toMatch(
       /^send\(\) returned 'full' [1-9][\d,]* times?; each time the loop awaited/m,
     );
     expect(out).toMatch(/^peerStats at those times: at most [\d.]+ (B|KiB) queued, oldest /m);
     expect(out).toMatch(
-      /^sent 2,000 \(100%\), [\d,]+ msg\/s; peer: [\d.]+ (B|KiB) queued, oldest /m,
+      /^sent 5,000 \(100%\), [\d,]+ msg\/s; peer: [\d.]+ (B|KiB) queued, oldest /m,
     );
     expect(out).toMatch(
       /^telemetry: peer \d+ \+\d+ B -> \d+ B queued, \d+ B free, oldest [\d.]+ ms$/m,
