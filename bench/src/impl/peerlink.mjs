@@ -4,7 +4,8 @@
 // constant filler by reference, with `ByteSink.writeShared`, as net-raw writes it) and checks the
 // received body's length and tail word while parsing (it returns the sequence number; a bad body
 // is a codec violation, which fails the run). Events are taken with the synchronous `onEvent`
-// handler (the fast path). A send refused with 'full' is retried after `drained(peer)`.
+// handler (the fast path), messages with its message handler (no event object per message). A
+// send refused with 'full' is retried after `drained(peer)`.
 //
 // One reactor per process serves every connection of that process (listen or connect).
 
@@ -71,32 +72,35 @@ function getReactor(opts) {
     maxInbound: 1 << 20,
     eventCapacity: 1024,
   });
-  r.onEvent((event) => {
-    switch (event.type) {
-      case 'message': {
-        const c = conns.get(event.peer);
-        if (c !== undefined)
-          c.onMessage(event.size - 4, event.message, tailOf(event.message, event.size - 4));
-        break;
-      }
-      case 'accepted': {
-        const c = new PeerConn(r, event.peer);
-        conns.set(event.peer, c);
-        onAccepted?.(c);
-        break;
-      }
-      case 'disconnected': {
-        conns.delete(event.peer);
-        if (event.reason.kind !== 'requested' && event.reason.kind !== 'left') {
-          const err = 'error' in event.reason ? event.reason.error : undefined;
-          throw new Error(`peer ${event.peer} disconnected: ${event.reason.kind}`, { cause: err });
+  r.onEvent(
+    (event) => {
+      switch (event.type) {
+        case 'accepted': {
+          const c = new PeerConn(r, event.peer);
+          conns.set(event.peer, c);
+          onAccepted?.(c);
+          break;
         }
-        break;
+        case 'disconnected': {
+          conns.delete(event.peer);
+          if (event.reason.kind !== 'requested' && event.reason.kind !== 'left') {
+            const err = 'error' in event.reason ? event.reason.error : undefined;
+            throw new Error(`peer ${event.peer} disconnected: ${event.reason.kind}`, {
+              cause: err,
+            });
+          }
+          break;
+        }
+        default:
+          break;
       }
-      default:
-        break;
-    }
-  });
+    },
+    // The message fast path: no event object per message.
+    (peer, seq, size) => {
+      const c = conns.get(peer);
+      if (c !== undefined) c.onMessage(size - 4, seq, tailOf(seq, size - 4));
+    },
+  );
   reactor = r;
   return r;
 }

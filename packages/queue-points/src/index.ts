@@ -23,6 +23,8 @@ export class QueuePoints {
   private times: Float64Array = NO_POINTS;
   private lefts: Float64Array = NO_POINTS;
   private headIndex = 0;
+  /** Index of the newest point (meaningful while `count > 0`). */
+  private tailIndex = 0;
   private count = 0;
   private total = 0;
 
@@ -51,18 +53,18 @@ export class QueuePoints {
     }
     if (size === 0) return;
     this.total += size;
-    const cap = this.times.length;
-    if (this.count > 0) {
-      const last = (this.headIndex + this.count - 1) % cap;
-      if (this.times[last] === time) {
-        this.lefts[last]! += size;
-        return;
-      }
+    // The usual case when many messages are queued in one turn: the same time as the newest.
+    if (this.count > 0 && this.times[this.tailIndex] === time) {
+      this.lefts[this.tailIndex]! += size;
+      return;
     }
+    const cap = this.times.length;
     if (this.count === cap) this.resize(Math.max(MIN_CAPACITY, cap * 2));
-    const at = (this.headIndex + this.count) % this.times.length;
+    let at = this.count === 0 ? this.headIndex : this.tailIndex + 1;
+    if (at === this.times.length) at = 0;
     this.times[at] = time;
     this.lefts[at] = size;
+    this.tailIndex = at;
     this.count++;
   }
 
@@ -105,6 +107,7 @@ export class QueuePoints {
   /** Drops every point. */
   clear(): void {
     this.headIndex = 0;
+    this.tailIndex = 0;
     this.count = 0;
     this.total = 0;
   }
@@ -132,5 +135,6 @@ export class QueuePoints {
     this.times = times;
     this.lefts = lefts;
     this.headIndex = 0;
+    this.tailIndex = this.count === 0 ? 0 : this.count - 1;
   }
 }

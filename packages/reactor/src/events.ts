@@ -71,6 +71,13 @@ export type ReactorEvent<M> =
       readonly oldestQueuedAge: number | undefined;
     };
 
+/**
+ * The optional message fast path of {@link Reactor.onEvent}: called for every message received,
+ * in place of a `message` event (no event object is made). `size` is the message's wire size in
+ * bytes.
+ */
+export type MessageHandler<M> = (peer: PeerId, message: M, size: number) => void;
+
 /** What {@link Reactor.send} did with a message. */
 export type SendResult = 'queued' | 'full' | 'no-such-peer';
 

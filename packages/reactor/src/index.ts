@@ -7,6 +7,7 @@
 export { ReactorErrorCodes } from './errors.js';
 export type {
   DisconnectReason,
+  MessageHandler,
   PeerId,
   PeerStats,
   ReactorEvent,

@@ -52,6 +52,9 @@ export class MessageStream<M> {
   private partialSince = Number.NaN;
 
   private readonly tx: ByteSink;
+  /** `config.txLimit` and `codec.maxSize`, read on every queued message. */
+  private readonly txLimit: number;
+  private readonly maxSize: number;
   private readonly points = new QueuePoints();
   private lastProgress = Number.NEGATIVE_INFINITY;
   /** Bytes queued when the current round of `pollTransmit` calls began (0 between rounds). */
@@ -64,6 +67,8 @@ export class MessageStream<M> {
       'rxLimit' in config && config.maxSize === codec.maxSize
         ? (config as StreamConfig)
         : resolveStreamConfig(codec.maxSize, config);
+    this.txLimit = this.config.txLimit;
+    this.maxSize = codec.maxSize;
     this.tx = new ByteSink({
       initialCapacity: this.config.txBufMinSize,
       slabSize: Math.max(SLAB_SIZE, this.config.txBufMinSize),
@@ -278,7 +283,6 @@ export class MessageStream<M> {
   private decodeOne(bytes: Uint8Array, offset: number, end: number, sink: MessageSink<M>): number {
     let result: ReturnType<Codec<M>['decode']>;
     const codec = this.codec;
-    const available = end - offset;
     try {
       // The codec's offset-taking fast path spares a view per message.
       result =
@@ -291,39 +295,30 @@ export class MessageStream<M> {
       this.fail(new PeerlinkError(ErrorCodes.CODEC_FAILURE, 'codec decode threw', { cause }));
       return -1;
     }
+    if (result === undefined || result === null || result.kind !== 'message') {
+      return this.notDecoded(result);
+    }
+    const size = result.consumed;
+    // One range check for the usual case; `checkConsumed` tells the failures apart.
+    if (!(size > 0 && size <= end - offset && size <= this.maxSize && Math.floor(size) === size)) {
+      return this.checkConsumed(size, end - offset);
+    }
+    let more: ReturnType<MessageSink<M>>;
+    try {
+      more = sink(result.message, size);
+    } catch (cause) {
+      // The input after this message is lost: end the stream so that it cannot go on out of
+      // step with the peer, and let the caller see its own exception.
+      this.fail(new PeerlinkError(ErrorCodes.SINK_FAILURE, 'message sink threw', { cause }));
+      throw cause;
+    }
+    if (more === false) this.stopped = true;
+    return size;
+  }
+
+  /** A decode result other than a message: -1, failing the stream unless it is `incomplete`. */
+  private notDecoded(result: ReturnType<Codec<M>['decode']> | null | undefined): number {
     switch (result?.kind) {
-      case 'message': {
-        const size = result.consumed;
-        if (!Number.isInteger(size) || size <= 0 || size > available) {
-          this.fail(
-            new PeerlinkError(
-              ErrorCodes.CODEC_FAILURE,
-              `codec reported consuming ${size} bytes of ${available}`,
-            ),
-          );
-          return -1;
-        }
-        if (size > this.codec.maxSize) {
-          this.fail(
-            new PeerlinkError(
-              ErrorCodes.MESSAGE_TOO_LARGE,
-              `decoded a ${size}-byte message; maxSize is ${this.codec.maxSize}`,
-            ),
-          );
-          return -1;
-        }
-        let more: ReturnType<MessageSink<M>>;
-        try {
-          more = sink(result.message, size);
-        } catch (cause) {
-          // The input after this message is lost: end the stream so that it cannot go on out of
-          // step with the peer, and let the caller see its own exception.
-          this.fail(new PeerlinkError(ErrorCodes.SINK_FAILURE, 'message sink threw', { cause }));
-          throw cause;
-        }
-        if (more === false) this.stopped = true;
-        return size;
-      }
       case 'incomplete':
         return -1;
       case 'malformed':
@@ -333,6 +328,26 @@ export class MessageStream<M> {
         this.fail(new PeerlinkError(ErrorCodes.CODEC_FAILURE, 'codec decode returned no result'));
         return -1;
     }
+  }
+
+  /** A message whose reported size is impossible or too large: fails the stream, returns -1. */
+  private checkConsumed(size: number, available: number): number {
+    if (!Number.isInteger(size) || size <= 0 || size > available) {
+      this.fail(
+        new PeerlinkError(
+          ErrorCodes.CODEC_FAILURE,
+          `codec reported consuming ${size} bytes of ${available}`,
+        ),
+      );
+    } else {
+      this.fail(
+        new PeerlinkError(
+          ErrorCodes.MESSAGE_TOO_LARGE,
+          `decoded a ${size}-byte message; maxSize is ${this.maxSize}`,
+        ),
+      );
+    }
+    return -1;
   }
 
   /** Copies `chunk[from, to)` to the end of the reassembly buffer, growing it geometrically. */
@@ -389,49 +404,50 @@ export class MessageStream<M> {
    * bytes it wrote; the buffer is left as it was.
    */
   queue(message: M, now: number): boolean {
-    const held = this.tx.size;
-    const limit = this.config.txLimit;
+    const tx = this.tx;
     const codec = this.codec;
-    if (codec.sizeHint !== undefined) {
+    const maxSize = this.maxSize;
+    const held = tx.size;
+    const sizeHint = codec.sizeHint;
+    if (sizeHint !== undefined) {
       let size: number;
       try {
-        size = codec.sizeHint(message);
+        size = sizeHint.call(codec, message);
       } catch (cause) {
         throw new PeerlinkError(ErrorCodes.ENCODE_FAILURE, 'codec sizeHint threw', { cause });
       }
-      if (!Number.isSafeInteger(size) || size < 0) {
+      if (!(size >= 0 && size <= Number.MAX_SAFE_INTEGER && Math.floor(size) === size)) {
         throw new PeerlinkError(ErrorCodes.ENCODE_FAILURE, `codec sizeHint returned ${size}`);
       }
-      if (size > this.codec.maxSize) throw tooLarge(size, this.codec.maxSize);
-      if (held + size > limit) return false;
-    } else if (held >= limit) {
+      if (size > maxSize) throw tooLarge(size, maxSize);
+      if (held + size > this.txLimit) return false;
+    } else if (held >= this.txLimit) {
       return false;
     }
     // Sizes, not offsets: an encode that grows the sink moves the bytes of this message. The mark
     // lets it leave the messages before this one where they are.
-    const before = this.tx.size;
-    this.tx.mark();
+    tx.mark();
     let reported: number;
     try {
-      reported = this.codec.encode(message, this.tx);
+      reported = codec.encode(message, tx);
     } catch (cause) {
-      this.tx.truncate(this.tx.size - before);
+      tx.truncate(tx.size - held);
       throw new PeerlinkError(ErrorCodes.ENCODE_FAILURE, 'codec encode threw', { cause });
     }
-    const written = this.tx.size - before;
-    if (written > this.codec.maxSize) {
-      this.tx.truncate(written);
-      throw tooLarge(written, this.codec.maxSize);
-    }
-    if (reported !== written) {
-      this.tx.truncate(written);
-      throw new PeerlinkError(
-        ErrorCodes.ENCODE_FAILURE,
-        `codec encode reported ${reported} bytes but wrote ${written}`,
-      );
-    }
+    const written = tx.size - held;
+    if (reported !== written || written > maxSize) this.rejectEncoded(written, reported);
     this.points.append(written, now);
     return true;
+  }
+
+  /** Undoes an encode that wrote too much or misreported what it wrote, and throws. */
+  private rejectEncoded(written: number, reported: number): never {
+    this.tx.truncate(written);
+    if (written > this.maxSize) throw tooLarge(written, this.maxSize);
+    throw new PeerlinkError(
+      ErrorCodes.ENCODE_FAILURE,
+      `codec encode reported ${reported} bytes but wrote ${written}`,
+    );
   }
 
   /** Whether the send buffer holds bytes not yet handed to the transport. */

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { PeerlinkError } from '@peerlink/codec';
-import type { Connection, ConnectionHandler } from '@peerlink/stream';
+import { type Connection, type ConnectionHandler, formatAddress } from '@peerlink/stream';
 import { TcpErrorCodes } from './errors.js';
 
 /** The largest chunk handed to `onData` (the contract asks for at most 64 KiB per call). */
@@ -39,6 +39,11 @@ function socketOnData(this: Tagged, chunk: Uint8Array): void {
 function socketOnEnd(this: Tagged): void {
   this[CONN]?.ended();
 }
+/** In place of Node's own `'end'` listener (see {@link takeOverEnd}): calls it, then ours. */
+function socketOnEndAfterNode(this: Tagged): void {
+  nodeOnEnd?.call(this);
+  this[CONN]?.ended();
+}
 function socketOnDrain(this: Tagged): void {
   this[CONN]?.drain();
 }
@@ -47,13 +52,139 @@ function socketOnError(this: Tagged, error: Error): void {
   if (conn !== undefined) conn.error ??= error;
 }
 function socketOnClose(this: Tagged): void {
-  const conn = this[CONN];
-  if (conn === undefined) return;
-  conn.closed = true;
-  conn.report();
+  this[CONN]?.socketClosed();
 }
 
 function noop(): void {}
+
+/** The `'end'` listener Node gives every `net.Socket` itself, once seen by {@link takeOverEnd}. */
+let nodeOnEnd: ((this: Duplex) => void) | undefined;
+
+/**
+ * @internal For a socket this package has just made (connected or accepted), while Node's own
+ * `'end'` listener is still its only listener: puts one in its place that calls Node's and then
+ * serves the connection. The socket then keeps a single `'end'` listener instead of an array of
+ * two (64 bytes per connection), and Node's listener still runs first, as it did. Any other socket
+ * is left as it is; {@link TcpConnection} adds its own listener to those.
+ */
+export function takeOverEnd(socket: Duplex): void {
+  if (socket.eventNames().length !== 1) return;
+  const listeners = socket.rawListeners('end');
+  const listener = listeners[0];
+  if (listeners.length !== 1 || typeof listener !== 'function') return;
+  nodeOnEnd ??= listener as (this: Duplex) => void;
+  if (listener !== nodeOnEnd) return;
+  // Its only listener: `_events` is replaced by a fresh object (no key deleted from it).
+  socket.removeListener('end', nodeOnEnd);
+  socket.on('end', socketOnEndAfterNode);
+}
+
+// ---------------------------------------------------------------------------------- addresses
+//
+// An idle connection keeps its two addresses compactly and formats them on each read (the reads
+// are rare: the reactor's `accepted`/`connected` events, stats), so nothing string-shaped is
+// retained per connection. An endpoint is a host and a port: the host is a canonical IPv4 address
+// packed into a 32-bit integer (no string kept at all), or the host string as Node gave it (IPv6),
+// or, with port `WHOLE`, an address given whole (`host:port`, or `''`).
+
+/** The port of an endpoint whose host field holds the whole address string. */
+const WHOLE = -1;
+
+/**
+ * @internal `127.0.0.1` → its 32-bit value (as an int32, so that it stays a small integer);
+ * anything that is not a canonical dotted quad (no leading zeros, each part 0–255) is returned as
+ * it is.
+ */
+export function packHost(host: string): number | string {
+  let value = 0;
+  let part = -1;
+  let dots = 0;
+  for (let i = 0; i < host.length; i++) {
+    const c = host.charCodeAt(i);
+    if (c === 46) {
+      if (part < 0 || dots === 3) return host;
+      value = value * 256 + part;
+      part = -1;
+      dots++;
+    } else if (c >= 48 && c <= 57) {
+      if (part === 0) return host; // a leading zero: not canonical
+      part = part < 0 ? c - 48 : part * 10 + (c - 48);
+      if (part > 255) return host;
+    } else {
+      return host;
+    }
+  }
+  if (dots !== 3 || part < 0) return host;
+  return (value * 256 + part) | 0;
+}
+
+/**
+ * @internal The `host:port` form of an endpoint (IPv6 hosts in brackets), as {@link formatAddress}
+ * gives it.
+ */
+export function formatEndpoint(host: number | string, port: number): string {
+  if (typeof host === 'string') return port === WHOLE ? host : formatAddress(host, port);
+  return `${host >>> 24}.${(host >>> 16) & 255}.${(host >>> 8) & 255}.${host & 255}:${port}`;
+}
+
+/** One end of a socket, as Node's handles report it (`getpeername(out)`, `getsockname(out)`). */
+interface Endpoint {
+  address?: unknown;
+  port?: unknown;
+}
+
+/** The Node socket internals and getters that {@link endpointOf} reads, when present. */
+interface SocketLike {
+  readonly _handle?: {
+    getpeername?: (out: Endpoint) => unknown;
+    getsockname?: (out: Endpoint) => unknown;
+  } | null;
+  readonly connecting?: boolean;
+  readonly remoteAddress?: unknown;
+  readonly remotePort?: unknown;
+  readonly localAddress?: unknown;
+  readonly localPort?: unknown;
+}
+
+/**
+ * A socket's remote (or local) address and port, or `undefined` when it has none. Asks the
+ * socket's handle directly when it can: the public getters (`socket.remoteAddress`, `localPort`,
+ * ...) cache the answer on the socket, an object and a string per side that an idle socket would
+ * keep for its lifetime. Anything else (a custom duplex, a handle without the call, an answer of
+ * an unexpected shape) goes through the public getters.
+ */
+function endpointOf(
+  socket: Duplex,
+  remote: boolean,
+): { address: string; port: number } | undefined {
+  const s = socket as Duplex & SocketLike;
+  const handle = s._handle;
+  const query = remote ? handle?.getpeername : handle?.getsockname;
+  if (typeof query === 'function' && s.connecting !== true) {
+    const out: Endpoint = {};
+    let status: unknown;
+    try {
+      status = query.call(handle, out);
+    } catch {}
+    const { address, port } = out;
+    if (status === 0 && typeof address === 'string' && typeof port === 'number') {
+      return { address, port };
+    }
+  }
+  const address = remote ? s.remoteAddress : s.localAddress;
+  const port = remote ? s.remotePort : s.localPort;
+  return typeof address === 'string' && typeof port === 'number' ? { address, port } : undefined;
+}
+
+// State bits of a connection (one small integer instead of a field each).
+const PAUSED = 1;
+const DRAIN_PENDING = 2;
+const END_PENDING = 4;
+const DONE = 8;
+/** The socket emitted `'close'`. */
+const CLOSED = 16;
+/** `onClose` was called. */
+const REPORTED = 32;
 
 /** A `PeerlinkError` with the socket error's code (`ERR_SOCKET` if it has none), cause kept. */
 function withCode(error: Error): PeerlinkError {
@@ -74,76 +205,122 @@ function withCode(error: Error): PeerlinkError {
  * sockets this package created with its shared `onread` buffer.
  */
 export class TcpConnection implements Connection {
-  readonly remoteAddress: string;
-  readonly localAddress: string;
   /** @internal */ handler: ConnectionHandler | undefined;
   /** @internal The first socket error, reported with `onClose`. */ error: Error | undefined;
-  /** @internal The socket emitted `'close'`. */ closed = false;
-  /** @internal `onClose` was called. */ reported = false;
   readonly #socket: Tagged;
-  #paused = false;
-  #drainPending = false;
-  #endPending = false;
-  #done = false;
+  #state = 0;
+  // The two endpoints, formatted on each read (see `formatEndpoint`).
+  #remoteHost: number | string;
+  #remotePort: number;
+  #localHost: number | string;
+  #localPort: number;
 
   constructor(socket: Duplex, remoteAddress: string, localAddress: string, usesOnread = false) {
     this.#socket = socket as Tagged;
-    this.remoteAddress = remoteAddress;
-    this.localAddress = localAddress;
+    this.#remoteHost = remoteAddress;
+    this.#remotePort = WHOLE;
+    this.#localHost = localAddress;
+    this.#localPort = WHOLE;
     this.#socket[CONN] = this;
     socket.pause(); // before the 'data' listener, which would otherwise start the flow
     socket.on('error', socketOnError);
     socket.on('close', socketOnClose);
-    socket.on('end', socketOnEnd);
+    if (socket.listenerCount('end', socketOnEndAfterNode) === 0) socket.on('end', socketOnEnd);
     socket.on('drain', socketOnDrain);
     if (!usesOnread) socket.on('data', socketOnData);
     this.error = socket.errored ?? undefined;
-    this.#endPending = socket.readableEnded;
-    if (socket.destroyed && socket.closed) this.closed = true;
+    if (socket.readableEnded) this.#state |= END_PENDING;
+    if (socket.destroyed && socket.closed) this.#state |= CLOSED;
+  }
+
+  /**
+   * @internal Wraps a socket, reading its addresses from the socket itself and keeping them
+   * compactly (see `formatEndpoint`); without leaving Node's per-socket address caches behind.
+   * A socket with no remote address reports `fallbackRemote`; with none given, it is not wrapped
+   * (`undefined`: a connection reset before it was accepted). A missing local address is `''`.
+   */
+  static fromSocket(
+    socket: Duplex,
+    fallbackRemote: string | undefined,
+    usesOnread: boolean,
+  ): TcpConnection | undefined {
+    const remote = endpointOf(socket, true);
+    if (remote === undefined && fallbackRemote === undefined) return undefined;
+    const local = endpointOf(socket, false);
+    const conn = new TcpConnection(socket, fallbackRemote ?? '', '', usesOnread);
+    if (remote !== undefined) {
+      conn.#remoteHost = packHost(remote.address);
+      conn.#remotePort = remote.port;
+    }
+    if (local !== undefined) {
+      conn.#localHost = packHost(local.address);
+      conn.#localPort = local.port;
+    }
+    return conn;
+  }
+
+  /** The remote address, `host:port` (IPv6 hosts in brackets). */
+  get remoteAddress(): string {
+    return formatEndpoint(this.#remoteHost, this.#remotePort);
+  }
+
+  /** The local address, in the same form (`''` when the duplex has none). */
+  get localAddress(): string {
+    return formatEndpoint(this.#localHost, this.#localPort);
+  }
+
+  /** @internal The socket emitted `'close'`. */
+  get closed(): boolean {
+    return (this.#state & CLOSED) !== 0;
+  }
+
+  /** @internal `onClose` was called. */
+  get reported(): boolean {
+    return (this.#state & REPORTED) !== 0;
   }
 
   start(handler: ConnectionHandler): void {
     if (this.handler !== undefined) return;
     this.handler = handler;
-    if (this.closed) {
+    if ((this.#state & CLOSED) !== 0) {
       this.report();
       return;
     }
-    if (this.#drainPending) {
-      this.#drainPending = false;
+    if ((this.#state & DRAIN_PENDING) !== 0) {
+      this.#state &= ~DRAIN_PENDING;
       handler.onDrain();
     }
-    if (this.#endPending) {
-      this.#endPending = false;
+    if ((this.#state & END_PENDING) !== 0) {
+      this.#state &= ~END_PENDING;
       handler.onEnd();
     }
-    if (!this.#paused && !this.reported) this.#socket.resume();
+    if ((this.#state & (PAUSED | REPORTED)) === 0) this.#socket.resume();
   }
 
   write(bytes: Uint8Array): boolean {
     const socket = this.#socket;
-    if (this.#done || socket.destroyed || socket.writableEnded) return false;
+    if ((this.#state & DONE) !== 0 || socket.destroyed || socket.writableEnded) return false;
     return socket.write(bytes);
   }
 
   pause(): void {
-    this.#paused = true;
+    this.#state |= PAUSED;
     this.#socket.pause();
   }
 
   resume(): void {
-    this.#paused = false;
-    if (this.handler !== undefined && !this.closed) this.#socket.resume();
+    this.#state &= ~PAUSED;
+    if (this.handler !== undefined && (this.#state & CLOSED) === 0) this.#socket.resume();
   }
 
   end(): void {
-    if (this.#done) return;
-    this.#done = true;
+    if ((this.#state & DONE) !== 0) return;
+    this.#state |= DONE;
     this.#socket.end();
   }
 
   reset(): void {
-    this.#done = true;
+    this.#state |= DONE;
     const socket = this.#socket as Tagged & Partial<Pick<Socket, 'resetAndDestroy'>>;
     if (socket.destroyed) return;
     try {
@@ -154,21 +331,21 @@ export class TcpConnection implements Connection {
   }
 
   close(): void {
-    this.#done = true;
+    this.#state |= DONE;
     this.#socket.destroy();
   }
 
   /** @internal Bytes from `onread`: at most {@link MAX_CHUNK}, valid only during this call. */
   deliver(chunk: Uint8Array): void {
-    if (this.handler !== undefined && !this.reported) this.handler.onData(chunk);
+    if (this.handler !== undefined && (this.#state & REPORTED) === 0) this.handler.onData(chunk);
   }
 
   /** @internal A `'data'` chunk: split to {@link MAX_CHUNK}; a remainder left by `pause` goes back. */
   data(chunk: Uint8Array): void {
     let offset = 0;
     while (offset < chunk.length) {
-      if (this.reported) return;
-      if (this.#paused || this.handler === undefined) {
+      if ((this.#state & REPORTED) !== 0) return;
+      if ((this.#state & PAUSED) !== 0 || this.handler === undefined) {
         // Not wanted now: back to the stream, first in line (paused, so it stays buffered).
         this.#socket.pause();
         this.#socket.unshift(chunk.subarray(offset));
@@ -182,25 +359,32 @@ export class TcpConnection implements Connection {
 
   /** @internal The remote finished sending; held until `start` if it comes before. */
   ended(): void {
-    if (this.reported) return;
-    if (this.handler === undefined) this.#endPending = true;
+    if ((this.#state & REPORTED) !== 0) return;
+    if (this.handler === undefined) this.#state |= END_PENDING;
     else this.handler.onEnd();
   }
 
   /** @internal */
   drain(): void {
-    if (this.reported) return;
-    if (this.handler === undefined) this.#drainPending = true;
+    if ((this.#state & REPORTED) !== 0) return;
+    if (this.handler === undefined) this.#state |= DRAIN_PENDING;
     else this.handler.onDrain();
+  }
+
+  /** @internal The socket emitted `'close'`: reported now, or once a handler is attached. */
+  socketClosed(): void {
+    this.#state |= CLOSED;
+    this.report();
   }
 
   /** @internal Reports `onClose` once the socket closed and a handler is attached; exactly once. */
   report(): void {
-    if (this.reported || this.handler === undefined || !this.closed) return;
-    this.reported = true;
+    const state = this.#state;
+    if ((state & (REPORTED | CLOSED)) !== CLOSED || this.handler === undefined) return;
+    this.#state = state | REPORTED;
     const socket = this.#socket;
     socket.off('data', socketOnData);
-    socket.off('end', socketOnEnd);
+    socket.off('end', socketOnEnd); // (`socketOnEndAfterNode` stays: it calls Node's listener)
     socket.off('drain', socketOnDrain);
     // The error listener stays: a late error must never become an unhandled 'error' event.
     socket.on('error', noop);

@@ -116,7 +116,7 @@ export function socks5Connector(options: Socks5ConnectorOptions): Connector {
   return async (target, { signal }) => {
     let socket: net.Socket;
     try {
-      socket = await connectDirect(proxy, signal, lookup, false);
+      socket = await connectDirect(proxy, signal, lookup, 'handover');
     } catch (error) {
       if (signal.aborted) throw signal.reason;
       throw new PeerlinkError(

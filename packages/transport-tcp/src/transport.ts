@@ -12,7 +12,7 @@ import {
   parseAddress,
   type Transport,
 } from '@peerlink/stream';
-import { onreadOption, TcpConnection } from './connection.js';
+import { onreadOption, TcpConnection, takeOverEnd } from './connection.js';
 import { TcpErrorCodes } from './errors.js';
 
 /** What a connector is given besides the target. */
@@ -137,7 +137,6 @@ function connectError(target: string, error: unknown): unknown {
 }
 
 async function resolveHost(host: string, signal: AbortSignal, lookup: Lookup): Promise<string[]> {
-  if (net.isIP(host) !== 0) return [host];
   let addresses: readonly LookupAddress[];
   try {
     addresses = await abortable(lookup(host, { signal }), signal, noop);
@@ -153,23 +152,35 @@ async function resolveHost(host: string, signal: AbortSignal, lookup: Lookup): P
   return addresses.map((a) => a.address);
 }
 
-/** One TCP connect to an IP address. The socket comes back paused, with its 'error' listener. */
+/**
+ * @internal What {@link connectDirect}'s sockets are for: this transport, reading with the `onread`
+ * option or with `'data'` events; or to be handed over (by a connector) to someone else.
+ */
+export type DirectMode = 'onread' | 'data' | 'handover';
+
+/**
+ * One TCP connect to an IP address. The socket comes back paused, with its 'error' listener.
+ * Rejects with `signal.reason` on abort (at once if it is already aborted).
+ */
 function connectOne(
   address: string,
   port: number,
   signal: AbortSignal,
-  onread: boolean,
+  mode: DirectMode,
 ): Promise<net.Socket> {
+  if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise((resolve, reject) => {
     const socket = net.connect({
       host: address,
       port,
       allowHalfOpen: true,
       noDelay: true,
-      ...(onread ? { onread: onreadOption } : {}),
+      ...(mode === 'onread' ? { onread: onreadOption } : {}),
     });
+    if (mode !== 'handover') takeOverEnd(socket);
     socket.pause();
-    // Attached at creation and kept until the socket closes: no error is ever unhandled.
+    // Attached at creation and kept until the connection's own listener replaces it: no error is
+    // ever unhandled.
     socket.on('error', noop);
     const onAbort = () => {
       socket.off('connect', onConnect).off('error', onError).destroy();
@@ -190,19 +201,37 @@ function connectOne(
   });
 }
 
-/** @internal Resolves `target` and tries its addresses one after another; first success wins. */
-export async function connectDirect(
+/**
+ * @internal Resolves `target` and tries its addresses one after another; first success wins.
+ * Honours `signal` throughout (the lookup, each attempt and the gaps between them), rejecting
+ * with `signal.reason`.
+ */
+export function connectDirect(
   target: HostPort,
   signal: AbortSignal,
   lookup: Lookup,
-  onread: boolean,
+  mode: DirectMode,
+): Promise<net.Socket> {
+  if (net.isIP(target.host) === 0) return connectByName(target, signal, lookup, mode);
+  // An IP address: a single attempt, with no promise or async frame around it but this one.
+  return connectOne(target.host, target.port, signal, mode).catch((error: unknown) => {
+    if (signal.aborted) throw signal.reason;
+    throw connectFailure(formatAddress(target.host, target.port), [error], error);
+  });
+}
+
+async function connectByName(
+  target: HostPort,
+  signal: AbortSignal,
+  lookup: Lookup,
+  mode: DirectMode,
 ): Promise<net.Socket> {
   signal.throwIfAborted();
   const addresses = await resolveHost(target.host, signal, lookup);
   const errors: unknown[] = [];
   for (const address of addresses) {
     try {
-      return await connectOne(address, target.port, signal, onread);
+      return await connectOne(address, target.port, signal, mode);
     } catch (error) {
       if (signal.aborted) throw signal.reason;
       errors.push(error);
@@ -221,18 +250,29 @@ export async function connectDirect(
  */
 export function directConnector(options: DirectConnectorOptions = {}): Connector {
   const lookup = options.lookup ?? defaultLookup;
-  return (target, { signal }) => connectDirect(target, signal, lookup, false);
+  return (target, { signal }) => connectDirect(target, signal, lookup, 'handover');
 }
 
-function hostPortOf(host: string | undefined, port: number | undefined): string | undefined {
-  return host === undefined || port === undefined ? undefined : formatAddress(host, port);
-}
-
-function wrap(socket: Duplex, fallbackRemote: string, usesOnread: boolean): TcpConnection {
-  const s = socket as Partial<net.Socket>;
-  const remote = hostPortOf(s.remoteAddress, s.remotePort) ?? fallbackRemote;
-  const local = hostPortOf(s.localAddress, s.localPort) ?? '';
-  return new TcpConnection(socket, remote, local, usesOnread);
+/**
+ * The connection for a socket: addresses read from the socket (`fallbackRemote` when it has no
+ * remote address; `undefined` without one). The transport's own placeholder `'error'` listener
+ * goes once the connection's is on (a socket always has one), so that a socket keeps a single
+ * listener rather than an array of two.
+ */
+function wrap(socket: Duplex, fallbackRemote: string, usesOnread: boolean): TcpConnection;
+function wrap(
+  socket: Duplex,
+  fallbackRemote: undefined,
+  usesOnread: boolean,
+): TcpConnection | undefined;
+function wrap(
+  socket: Duplex,
+  fallbackRemote: string | undefined,
+  usesOnread: boolean,
+): TcpConnection | undefined {
+  const connection = TcpConnection.fromSocket(socket, fallbackRemote, usesOnread);
+  if (connection !== undefined) socket.off('error', noop);
+  return connection;
 }
 
 class TcpListener implements Listener {
@@ -275,11 +315,11 @@ async function listen(address: string, handler: ListenHandler): Promise<Listener
     );
   });
   server.on('connection', (socket: net.Socket) => {
+    takeOverEnd(socket);
     socket.on('error', noop);
-    const remote = hostPortOf(socket.remoteAddress, socket.remotePort);
-    // Reset before we got to it: the peer is gone, nothing to report.
-    if (remote === undefined) return void socket.destroy();
-    const connection = wrap(socket, remote, false);
+    const connection = wrap(socket, undefined, false);
+    // No remote address: reset before we got to it, the peer is gone, nothing to report.
+    if (connection === undefined) return void socket.destroy();
     try {
       handler.onConnection(connection);
     } catch (error) {
@@ -317,9 +357,8 @@ async function listen(address: string, handler: ListenHandler): Promise<Listener
 export function tcpTransport(options: TcpTransportOptions = {}): Transport {
   const lookup = options.lookup ?? defaultLookup;
   const custom = options.connector;
-  const onread = custom === undefined && (options.readMode ?? 'onread') === 'onread';
-  const connector: Connector =
-    custom ?? ((target, { signal }) => connectDirect(target, signal, lookup, onread));
+  const mode: DirectMode = (options.readMode ?? 'onread') === 'onread' ? 'onread' : 'data';
+  const onread = custom === undefined && mode === 'onread';
 
   async function connect(target: string, connectOptions?: ConnectOptions): Promise<Connection> {
     const hostPort = parseAddress(target);
@@ -327,8 +366,13 @@ export function tcpTransport(options: TcpTransportOptions = {}): Transport {
     signal.throwIfAborted();
     let socket: Duplex;
     try {
-      const attempt = Promise.resolve().then(() => connector(hostPort, { signal }));
-      socket = await abortable(attempt, signal, destroyLate);
+      if (custom === undefined) {
+        // The built-in connector honours the signal at every step itself.
+        socket = await connectDirect(hostPort, signal, lookup, mode);
+      } else {
+        const attempt = Promise.resolve().then(() => custom(hostPort, { signal }));
+        socket = await abortable(attempt, signal, destroyLate);
+      }
     } catch (error) {
       if (signal.aborted) throw signal.reason;
       throw connectError(target, error);

@@ -1,0 +1,96 @@
+import { type PeerId, Reactor, type ReactorEvent } from '@peerlink/reactor';
+import { MemoryNetwork } from '@peerlink/transport-memory';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { type PingPong, ping, pingPongCodec } from './fixtures.js';
+
+describe('onEvent with a message handler (the message fast path)', () => {
+  const reactors: Reactor<PingPong>[] = [];
+  afterEach(async () => {
+    vi.unstubAllGlobals();
+    await Promise.all(reactors.splice(0).map((r) => r.shutdown({ flushTimeout: 0 })));
+  });
+
+  async function pair() {
+    const network = new MemoryNetwork({ seed: 3 });
+    const server = new Reactor({ codec: pingPongCodec, transport: network.transport() });
+    const client = new Reactor({ codec: pingPongCodec, transport: network.transport() });
+    reactors.push(server, client);
+    const [address] = await server.listen('server:0');
+    const peer = await client.connect(address!);
+    return { server, client, peer };
+  }
+
+  it('hands every message to the message handler, in order, and the other events to the handler', async () => {
+    const { server, client, peer } = await pair();
+    const events: ReactorEvent<PingPong>[] = [];
+    const messages: [PeerId, bigint, number][] = [];
+    let done: () => void = () => {};
+    const all = new Promise<void>((resolve) => {
+      done = resolve;
+    });
+    server.onEvent(
+      (event) => {
+        events.push(event);
+        if (event.type === 'disconnected') done();
+      },
+      (from, message, size) => {
+        messages.push([from, message.n, size]);
+      },
+    );
+    for (let i = 0; i < 1000; i++) client.send(peer, ping(i));
+    client.disconnect(peer);
+    await all;
+    expect(events.map((e) => e.type)).toEqual(['accepted', 'disconnected']);
+    const serverPeer = (events[0] as { peer: PeerId }).peer;
+    expect(messages).toEqual(Array.from({ length: 1000 }, (_, i) => [serverPeer, BigInt(i), 12]));
+    expect(server.stats().totals.messagesIn).toBe(1000);
+  });
+
+  it('hands messages queued before it was set to the message handler, first and in order', async () => {
+    const { server, client, peer } = await pair();
+    for (let i = 0; i < 5; i++) client.send(peer, ping(i));
+    const it = server.events();
+    expect((await it.next()).value).toMatchObject({ type: 'accepted' });
+    // Wait until every message is queued, reading nothing else from the iterator.
+    await vi.waitFor(() => expect(server.queuedEvents).toBe(5));
+    const seen: string[] = [];
+    server.onEvent(
+      (event) => seen.push(event.type),
+      (_peer, message) => seen.push(`message ${message.n}`),
+    );
+    expect(seen).toEqual(['message 0', 'message 1', 'message 2', 'message 3', 'message 4']);
+  });
+
+  it('rethrows an exception of the message handler in a microtask and goes on delivering', async () => {
+    const caught: unknown[] = [];
+    const original = globalThis.queueMicrotask;
+    vi.stubGlobal('queueMicrotask', (callback: () => void) =>
+      original(() => {
+        try {
+          callback();
+        } catch (error) {
+          caught.push(error);
+        }
+      }),
+    );
+    const { server, client, peer } = await pair();
+    const got: bigint[] = [];
+    let done: () => void = () => {};
+    const all = new Promise<void>((resolve) => {
+      done = resolve;
+    });
+    server.onEvent(
+      () => {},
+      (_peer, message) => {
+        got.push(message.n);
+        if (message.n === 1n) throw new Error('handler bug');
+        if (message.n === 2n) done();
+      },
+    );
+    for (let i = 0; i < 3; i++) client.send(peer, ping(i));
+    await all;
+    await new Promise<void>((resolve) => original(resolve));
+    expect(got).toEqual([0n, 1n, 2n]);
+    expect(caught).toMatchObject([{ message: 'handler bug' }]);
+  });
+});
