@@ -22,6 +22,8 @@ let reactor;
 const conns = new Map();
 /** @type {((conn: PeerConn) => void) | undefined} */
 let onAccepted;
+/** @type {PeerConn | undefined} the connection the last message came from */
+let lastConn;
 
 /**
  * Messages are numbers (the sequence number); every message of a workload has `size` bytes.
@@ -83,6 +85,7 @@ function getReactor(opts) {
         }
         case 'disconnected': {
           conns.delete(event.peer);
+          if (lastConn?.peer === event.peer) lastConn = undefined;
           if (event.reason.kind !== 'requested' && event.reason.kind !== 'left') {
             const err = 'error' in event.reason ? event.reason.error : undefined;
             throw new Error(`peer ${event.peer} disconnected: ${event.reason.kind}`, {
@@ -95,10 +98,16 @@ function getReactor(opts) {
           break;
       }
     },
-    // The message fast path: no event object per message.
+    // The message fast path: no event object per message. A run of messages from one peer
+    // skips the map lookup (net-raw's handler has its connection at hand too).
     (peer, seq, size) => {
-      const c = conns.get(peer);
-      if (c !== undefined) c.onMessage(size - 4, seq, tailOf(seq, size - 4));
+      let c = lastConn;
+      if (c === undefined || c.peer !== peer) {
+        c = conns.get(peer);
+        lastConn = c;
+        if (c === undefined) return;
+      }
+      c.onMessage(size - 4, seq, tailOf(seq, size - 4));
     },
   );
   reactor = r;

@@ -480,6 +480,9 @@ export class Reactor<M> {
    */
   private flushToAdmit(p: Peer<M>, message: M): boolean {
     if (p.blocked || !p.stream.hasQueuedData) return false;
+    // The flush may emit events (telemetry, `drained`) whose handlers send to this peer too:
+    // those messages are queued first, and `send` answers 'queued' to them first, so the wire
+    // order stays the order of the 'queued' answers.
     this.flushPeer(p);
     return p.state === 'open' && p.stream.queue(message, this.turnClock());
   }

@@ -94,3 +94,67 @@ describe('onEvent with a message handler (the message fast path)', () => {
     expect(caught).toMatchObject([{ message: 'handler bug' }]);
   });
 });
+
+describe('sends from event handlers while a full send buffer is written out', () => {
+  it('go on the wire in the order `send` answered them queued', async () => {
+    const network = new MemoryNetwork({ seed: 5 });
+    const server = new Reactor({ codec: pingPongCodec, transport: network.transport() });
+    const client = new Reactor({
+      codec: pingPongCodec,
+      transport: network.transport(),
+      config: { txBufMaxFloor: 0, txBufMaxSize: 2 }, // two messages
+      telemetry: true,
+    });
+    try {
+      const [address] = await server.listen('server:0');
+      const got: bigint[] = [];
+      let done: () => void = () => {};
+      const all = new Promise<void>((resolve) => {
+        done = resolve;
+      });
+      server.onEvent(
+        () => {},
+        (_peer, message) => {
+          got.push(message.n);
+          if (got.length === 20) done();
+        },
+      );
+      const peer = await client.connect(address!);
+      const accepted: bigint[] = []; // in the order `send` answered 'queued'
+      const backlog: bigint[] = [];
+      let next = 100;
+      const trySend = (n: bigint): boolean => {
+        if (client.send(peer, ping(Number(n))) !== 'queued') return false;
+        accepted.push(n);
+        return true;
+      };
+      client.onEvent((event) => {
+        // Telemetry comes from inside the flush that a full buffer triggers: send from there.
+        if (event.type === 'outbound-telemetry' && next < 110) {
+          const n = BigInt(next++);
+          if (backlog.length > 0 || !trySend(n)) backlog.push(n);
+        }
+        if (event.type === 'drained') {
+          while (backlog.length > 0 && trySend(backlog[0]!)) backlog.shift();
+        }
+      });
+      for (let i = 0; i < 10; i++) {
+        const n = BigInt(i);
+        if (backlog.length > 0 || !trySend(n)) backlog.push(n);
+      }
+      await all;
+      expect(got).toEqual(accepted);
+      // Handler sends did run inside flushes (nested ones included), between the loop's sends.
+      expect(accepted.indexOf(100n)).toBeLessThan(accepted.indexOf(9n));
+      expect([...got].sort((a, b) => Number(a - b))).toEqual([
+        ...Array.from({ length: 10 }, (_, i) => BigInt(i)),
+        ...Array.from({ length: 10 }, (_, i) => BigInt(100 + i)),
+      ]);
+    } finally {
+      await Promise.all([
+        server.shutdown({ flushTimeout: 0 }),
+        client.shutdown({ flushTimeout: 0 }),
+      ]);
+    }
+  });
+});
