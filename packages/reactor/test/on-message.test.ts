@@ -3,6 +3,15 @@ import { MemoryNetwork } from '@peerlink/transport-memory';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type PingPong, ping, pingPongCodec } from './fixtures.js';
 
+/** A promise and the function that resolves it. */
+function signal(): { promise: Promise<void>; resolve: () => void } {
+  let resolve: () => void = () => {};
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
 describe('onEvent with a message handler (the message fast path)', () => {
   const reactors: Reactor<PingPong>[] = [];
   afterEach(async () => {
@@ -24,10 +33,7 @@ describe('onEvent with a message handler (the message fast path)', () => {
     const { server, client, peer } = await pair();
     const events: ReactorEvent<PingPong>[] = [];
     const messages: [PeerId, bigint, number][] = [];
-    let done: () => void = () => {};
-    const all = new Promise<void>((resolve) => {
-      done = resolve;
-    });
+    const { promise: all, resolve: done } = signal();
     server.onEvent(
       (event) => {
         events.push(event);
@@ -75,10 +81,7 @@ describe('onEvent with a message handler (the message fast path)', () => {
     );
     const { server, client, peer } = await pair();
     const got: bigint[] = [];
-    let done: () => void = () => {};
-    const all = new Promise<void>((resolve) => {
-      done = resolve;
-    });
+    const { promise: all, resolve: done } = signal();
     server.onEvent(
       () => {},
       (_peer, message) => {
@@ -108,10 +111,7 @@ describe('sends from event handlers while a full send buffer is written out', ()
     try {
       const [address] = await server.listen('server:0');
       const got: bigint[] = [];
-      let done: () => void = () => {};
-      const all = new Promise<void>((resolve) => {
-        done = resolve;
-      });
+      const { promise: all, resolve: done } = signal();
       server.onEvent(
         () => {},
         (_peer, message) => {
