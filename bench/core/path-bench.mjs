@@ -187,5 +187,7 @@ const rows = [
 ];
 if (received === 0 || state.written === 0) throw new Error('nothing went through');
 await reactor.shutdown({ flushTimeout: 0 });
-console.log(`per message, best of ${ROUNDS} × ${N.toLocaleString('en')} messages (${process.version})`);
+console.log(
+  `per message, best of ${ROUNDS} × ${N.toLocaleString('en')} messages (${process.version})`,
+);
 for (const [name, ns] of rows) console.log(`${name.padEnd(52)} ${ns.toFixed(1).padStart(6)} ns`);
