@@ -453,6 +453,11 @@ export class Reactor<M> {
     const stream = p.s ?? p.stream;
     const now = this.turnNowValid ? this.turnNow : this.turnClock();
     if (!stream.queue(message, now) && !this.flushToAdmit(p, message)) {
+      if (p.state !== 'open') {
+        // An event handler disconnected the peer during the flush that `flushToAdmit` made.
+        this.emit({ type: 'no-such-peer', peer });
+        return 'no-such-peer';
+      }
       // Logged once per refusal episode, not for every retry before the drain.
       if (!p.wantsDrain && this.log.enabled) {
         this.log.write('debug', { peer, queued: p.stream.queuedBytes }, 'send buffer full');

@@ -158,3 +158,50 @@ describe('sends from event handlers while a full send buffer is written out', ()
     }
   });
 });
+
+describe('a disconnect from an event handler during the flush that `send` makes', () => {
+  it("answers 'no-such-peer' to that send and still delivers what was queued before", async () => {
+    const network = new MemoryNetwork({ seed: 9 });
+    const server = new Reactor({ codec: pingPongCodec, transport: network.transport() });
+    const client = new Reactor({
+      codec: pingPongCodec,
+      transport: network.transport(),
+      config: { txBufMaxFloor: 0, txBufMaxSize: 2 }, // two messages
+      telemetry: true,
+    });
+    try {
+      const [address] = await server.listen('server:0');
+      const got: bigint[] = [];
+      const { promise: left, resolve: done } = signal();
+      server.onEvent(
+        (event) => {
+          if (event.type === 'disconnected') done();
+        },
+        (_peer, message) => {
+          got.push(message.n);
+        },
+      );
+      const peer = await client.connect(address!);
+      const events: string[] = [];
+      let disconnectOnTelemetry = false;
+      client.onEvent((event) => {
+        events.push(event.type);
+        if (event.type === 'outbound-telemetry' && disconnectOnTelemetry) client.disconnect(peer);
+      });
+      expect(client.send(peer, ping(0))).toBe('queued');
+      expect(client.send(peer, ping(1))).toBe('queued');
+      disconnectOnTelemetry = true;
+      // The buffer is full: this send writes it out, and the telemetry of that flush disconnects.
+      expect(client.send(peer, ping(2))).toBe('no-such-peer');
+      expect(events).toContain('no-such-peer');
+      expect(events).not.toContain('send-buffer-full');
+      await left;
+      expect(got).toEqual([0n, 1n]);
+    } finally {
+      await Promise.all([
+        server.shutdown({ flushTimeout: 0 }),
+        client.shutdown({ flushTimeout: 0 }),
+      ]);
+    }
+  });
+});
