@@ -169,7 +169,8 @@ export async function runBackpressure(options: BackpressureOptions): Promise<Bac
         continue;
       }
       if (result === 'no-such-peer') throw new Error(`the receiver went away after ${seq}`);
-      // 'full': the peer's send buffer is at its limit. Look at it, then wait until it drains.
+      // 'full': the peer's send buffer is at its limit and the socket takes no more. Look at it,
+      // then wait until it drains.
       full++;
       const stats = sender.peerStats(peer);
       if (stats !== undefined) {
