@@ -229,9 +229,9 @@ interface PendingConnect {
  *
  * Outbound, messages sent in the same turn of the event loop are written to the transport
  * together, in one write, in a microtask; a run of sends that fills the send buffer is written
- * at once, as it fills, while the transport takes it. A full send buffer refuses a message (`'full'`, and a
- * `send-buffer-full` event handing it back); {@link drained} tells the sender when to go on, so
- * messages are never resent out of order.
+ * at once, as it fills, while the transport takes it. A full send buffer behind a blocked
+ * transport refuses a message (`'full'`, and a `send-buffer-full` event handing it back);
+ * {@link drained} tells the sender when to go on, so messages are never resent out of order.
  */
 export class Reactor<M> {
   /** The resolved stream configuration shared by every peer. */
@@ -450,9 +450,7 @@ export class Reactor<M> {
       this.emit({ type: 'no-such-peer', peer });
       return 'no-such-peer';
     }
-    const stream = p.s ?? p.stream;
-    const now = this.turnNowValid ? this.turnNow : this.turnClock();
-    if (!stream.queue(message, now) && !this.flushToAdmit(p, message)) {
+    if (!p.stream.queue(message, this.turnClock()) && !this.flushToAdmit(p, message)) {
       if (p.state !== 'open') {
         // An event handler disconnected the peer during the flush that `flushToAdmit` made.
         this.emit({ type: 'no-such-peer', peer });
@@ -721,7 +719,7 @@ export class Reactor<M> {
       return true;
     }
     this.emit({ type: 'message', peer: p.id, message, size });
-    return this.handler !== undefined || this.queue.length - this.queueHead < this.capacity;
+    return !this.eventQueueFull();
   }
 
   private resumePaused(): void {

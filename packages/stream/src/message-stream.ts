@@ -52,9 +52,6 @@ export class MessageStream<M> {
   private partialSince = Number.NaN;
 
   private readonly tx: ByteSink;
-  /** `config.txLimit` and `codec.maxSize`, read on every queued message. */
-  private readonly txLimit: number;
-  private readonly maxSize: number;
   private readonly points = new QueuePoints();
   private lastProgress = Number.NEGATIVE_INFINITY;
   /** Bytes queued when the current round of `pollTransmit` calls began (0 between rounds). */
@@ -67,8 +64,6 @@ export class MessageStream<M> {
       'rxLimit' in config && config.maxSize === codec.maxSize
         ? (config as StreamConfig)
         : resolveStreamConfig(codec.maxSize, config);
-    this.txLimit = this.config.txLimit;
-    this.maxSize = codec.maxSize;
     this.tx = new ByteSink({
       initialCapacity: this.config.txBufMinSize,
       slabSize: Math.max(SLAB_SIZE, this.config.txBufMinSize),
@@ -300,7 +295,7 @@ export class MessageStream<M> {
     }
     const size = result.consumed;
     // One range check for the usual case; `checkConsumed` tells the failures apart.
-    if (!(size > 0 && size <= end - offset && size <= this.maxSize && Math.floor(size) === size)) {
+    if (!(size > 0 && size <= end - offset && size <= codec.maxSize && Number.isInteger(size))) {
       return this.checkConsumed(size, end - offset);
     }
     let more: ReturnType<MessageSink<M>>;
@@ -343,7 +338,7 @@ export class MessageStream<M> {
       this.fail(
         new PeerlinkError(
           ErrorCodes.MESSAGE_TOO_LARGE,
-          `decoded a ${size}-byte message; maxSize is ${this.maxSize}`,
+          `decoded a ${size}-byte message; maxSize is ${this.codec.maxSize}`,
         ),
       );
     }
@@ -406,22 +401,22 @@ export class MessageStream<M> {
   queue(message: M, now: number): boolean {
     const tx = this.tx;
     const codec = this.codec;
-    const maxSize = this.maxSize;
+    const maxSize = codec.maxSize;
+    const limit = this.config.txLimit;
     const held = tx.size;
-    const sizeHint = codec.sizeHint;
-    if (sizeHint !== undefined) {
+    if (codec.sizeHint !== undefined) {
       let size: number;
       try {
-        size = sizeHint.call(codec, message);
+        size = codec.sizeHint(message);
       } catch (cause) {
         throw new PeerlinkError(ErrorCodes.ENCODE_FAILURE, 'codec sizeHint threw', { cause });
       }
-      if (!(size >= 0 && size <= Number.MAX_SAFE_INTEGER && Math.floor(size) === size)) {
+      if (!Number.isSafeInteger(size) || size < 0) {
         throw new PeerlinkError(ErrorCodes.ENCODE_FAILURE, `codec sizeHint returned ${size}`);
       }
       if (size > maxSize) throw tooLarge(size, maxSize);
-      if (held + size > this.txLimit) return false;
-    } else if (held >= this.txLimit) {
+      if (held + size > limit) return false;
+    } else if (held >= limit) {
       return false;
     }
     // Sizes, not offsets: an encode that grows the sink moves the bytes of this message. The mark
@@ -443,7 +438,8 @@ export class MessageStream<M> {
   /** Undoes an encode that wrote too much or misreported what it wrote, and throws. */
   private rejectEncoded(written: number, reported: number): never {
     this.tx.truncate(written);
-    if (written > this.maxSize) throw tooLarge(written, this.maxSize);
+    const maxSize = this.codec.maxSize;
+    if (written > maxSize) throw tooLarge(written, maxSize);
     throw new PeerlinkError(
       ErrorCodes.ENCODE_FAILURE,
       `codec encode reported ${reported} bytes but wrote ${written}`,

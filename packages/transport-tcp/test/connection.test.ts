@@ -5,7 +5,7 @@ import { TcpConnection, tcpTransport } from '@peerlink/transport-tcp';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { formatEndpoint, packHost, takeOverEnd } from '../src/connection.js';
-import { accepting, Cleanup, recorder } from './helpers.js';
+import { accepting, Cleanup, listenLoopback, recorder } from './helpers.js';
 
 const cleanup = new Cleanup();
 afterEach(async () => {
@@ -146,9 +146,7 @@ describe('what an idle connection keeps on its socket', () => {
 
   it("still runs Node's own `'end'` listener: a socket without `allowHalfOpen` behaves as an untouched one", async () => {
     const server = net.createServer((socket) => socket.end());
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    cleanup.add(() => new Promise((resolve) => server.close(resolve)));
-    const { port } = server.address() as net.AddressInfo;
+    const port = await listenLoopback(server, cleanup);
     const open = async (takeOver: boolean): Promise<net.Socket> => {
       const socket = net.connect({ host: '127.0.0.1', port, allowHalfOpen: false });
       if (takeOver) takeOverEnd(socket);

@@ -101,6 +101,13 @@ export async function accepting(transport: Transport, address: string): Promise<
   };
 }
 
+/** Listens with `server` on 127.0.0.1:0, closes it with `cleanup`, and returns the bound port. */
+export async function listenLoopback(server: net.Server, cleanup: Cleanup): Promise<number> {
+  cleanup.add(() => new Promise<void>((r) => server.close(() => r())));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return (server.address() as net.AddressInfo).port;
+}
+
 /** A port nothing listens on (bound on port 0, then closed). */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
   const server = net.createServer();

@@ -8,7 +8,15 @@ import {
   tcpTransport,
 } from '@peerlink/transport-tcp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Accepting, accepting, Cleanup, freePort, pattern, recorder } from './helpers.js';
+import {
+  type Accepting,
+  accepting,
+  Cleanup,
+  freePort,
+  listenLoopback,
+  pattern,
+  recorder,
+} from './helpers.js';
 import { HAS_MICROSOCKS, type Microsocks, startMicrosocks } from './microsocks.js';
 
 const cleanup = new Cleanup();
@@ -117,9 +125,7 @@ describe.skipIf(!HAS_MICROSOCKS)('socks5Connector against microsocks', () => {
       socket.on('error', () => {}).resume();
       socket.end(greeting);
     });
-    cleanup.add(() => new Promise((r) => server.close(r)));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const { port } = server.address() as net.AddressInfo;
+    const port = await listenLoopback(server, cleanup);
     const transport = tcpTransport({ connector: socks5Connector({ proxy: open.address }) });
     for (let i = 0; i < 5; i++) {
       const client = await transport.connect(`127.0.0.1:${port}`);
@@ -187,9 +193,7 @@ describe('socks5Connector failures without a SOCKS5 server', () => {
       socket.on('error', () => {}).resume();
       socket.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n');
     });
-    cleanup.add(() => new Promise((r) => server.close(r)));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const { port } = server.address() as net.AddressInfo;
+    const port = await listenLoopback(server, cleanup);
     const connector = socks5Connector({ proxy: `127.0.0.1:${port}` });
     const error = await failure(tcpTransport({ connector }).connect('peer.example:4000'));
     expect(codeOf(error)).toBe('ERR_PROXY_PROTOCOL');
@@ -197,9 +201,7 @@ describe('socks5Connector failures without a SOCKS5 server', () => {
 
   it('fails a "proxy" that hangs up without a word with `ERR_PROXY_PROTOCOL`', async () => {
     const server = net.createServer((socket) => socket.on('error', () => {}).destroy());
-    cleanup.add(() => new Promise((r) => server.close(r)));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const { port } = server.address() as net.AddressInfo;
+    const port = await listenLoopback(server, cleanup);
     const connector = socks5Connector({ proxy: `127.0.0.1:${port}` });
     const error = await failure(tcpTransport({ connector }).connect('peer.example:4000'));
     expect(codeOf(error)).toBe('ERR_PROXY_PROTOCOL');
@@ -216,9 +218,7 @@ describe('socks5Connector failures without a SOCKS5 server', () => {
       // The client's greeting arrived; never answer, and let the "timeout" fire.
       socket.once('data', () => controller.abort(reason));
     });
-    cleanup.add(() => new Promise((r) => server.close(r)));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const { port } = server.address() as net.AddressInfo;
+    const port = await listenLoopback(server, cleanup);
     const connector = socks5Connector({ proxy: `127.0.0.1:${port}` });
     const transport = tcpTransport({ connector });
     const error = await failure(

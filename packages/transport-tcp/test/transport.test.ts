@@ -9,7 +9,7 @@ import {
   tcpTransport,
 } from '@peerlink/transport-tcp';
 import { afterEach, describe, expect, it } from 'vitest';
-import { accepting, Cleanup, freePort, pattern, recorder } from './helpers.js';
+import { accepting, Cleanup, freePort, listenLoopback, pattern, recorder } from './helpers.js';
 
 const cleanup = new Cleanup();
 afterEach(() => cleanup.run());
@@ -337,9 +337,7 @@ describe('connect failures', () => {
 
   it('destroys the socket of a direct connect aborted in flight; the server sees it close', async () => {
     const server = net.createServer({ pauseOnConnect: true });
-    cleanup.add(() => new Promise((r) => server.close(r)));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const { port } = server.address() as net.AddressInfo;
+    const port = await listenLoopback(server, cleanup);
     const controller = new AbortController();
     const seenClose = new Promise<void>((resolve) =>
       server.once('connection', (socket) => {

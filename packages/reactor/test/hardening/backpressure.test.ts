@@ -1,4 +1,4 @@
-import { Reactor, type ReactorEvent } from '@peerlink/reactor';
+import { type PeerId, Reactor, type ReactorEvent } from '@peerlink/reactor';
 import { VirtualScheduler } from '@peerlink/transport-memory';
 import { tcpTransport } from '@peerlink/transport-tcp';
 import { describe, expect, it } from 'vitest';
@@ -8,6 +8,14 @@ import { memoryNet, type TestNet, tcpNet } from './nets.js';
 
 const h = useHardening();
 const MiB = 1024 * 1024;
+
+/** Sends pings 0 … count-1 to `peer`, waiting for `drained` whenever `send` says `'full'`. */
+async function sendAll(r: Reactor<PingPong>, peer: PeerId, count: number): Promise<void> {
+  for (let sent = 0; sent < count; ) {
+    if (r.send(peer, ping(sent)) === 'queued') sent++;
+    else await r.drained(peer);
+  }
+}
 
 describe('receive-side backpressure under a slow consumer (TCP)', () => {
   // Scaling: the issue's consumer awaits 1 ms per event over 1,000,000 messages (about 17
@@ -30,13 +38,7 @@ describe('receive-side backpressure under a slow consumer (TCP)', () => {
     const quiet = h.reactor({ codec: pingPongCodec, transport: tcpTransport(), name: 'quiet' });
     const quietPeer = await quiet.r.connect(address!);
     const peer = await sender.r.connect(address!);
-    let sent = 0;
-    const sending = (async () => {
-      while (sent < COUNT) {
-        if (sender.r.send(peer, ping(sent)) === 'queued') sent++;
-        else await sender.r.drained(peer);
-      }
-    })();
+    const sending = sendAll(sender.r, peer, COUNT);
 
     global.gc?.();
     const base = process.memoryUsage();
@@ -120,13 +122,7 @@ describe('receive-side backpressure under a slow consumer (memory network, simul
     const quietPeer = await quiet.r.connect(address!);
     const sender = h.reactor({ codec: pingPongCodec, transport: n.transport('sender') });
     const peer = await sender.r.connect(address!);
-    let sent = 0;
-    const sending = (async () => {
-      while (sent < COUNT) {
-        if (sender.r.send(peer, ping(sent)) === 'queued') sent++;
-        else await sender.r.drained(peer);
-      }
-    })();
+    const sending = sendAll(sender.r, peer, COUNT);
     global.gc?.();
     const base = process.memoryUsage().arrayBuffers;
     let peak = 0;

@@ -19,15 +19,16 @@ const nets: Array<[string, () => TestNet]> = [
 
 type Ev = ReactorEvent<Uint8Array>;
 
-/** A server with a tiny event queue, consumed slowly (one event per macrotask). */
-async function laggingServer(n: TestNet) {
-  const r = new Reactor({ codec: trapCodec, transport: n.transport(), eventCapacity: 4 });
-  const ledger = new PeerLedger();
-  h.adopt(r, ledger, 'server');
-  const [address] = await r.listen(n.listenAddress);
+/**
+ * Iterates `r`'s events slowly: the returned function consumes them, one per macrotask, recording
+ * each in `ledger`, until `stop` says so (or the iteration ends), and returns those it saw.
+ */
+function slowConsumer(
+  r: Reactor<Uint8Array>,
+  ledger: PeerLedger,
+): (stop: (e: Ev) => boolean) => Promise<Ev[]> {
   const events = r.events();
-  /** Consumes events until `stop` says so; yields a macrotask between events. */
-  async function consumeUntil(stop: (e: Ev) => boolean): Promise<Ev[]> {
+  return async (stop) => {
     const seen: Ev[] = [];
     for (;;) {
       const { value, done } = await events.next();
@@ -37,7 +38,16 @@ async function laggingServer(n: TestNet) {
       if (stop(value)) return seen;
       await new Promise((resolve) => setImmediate(resolve));
     }
-  }
+  };
+}
+
+/** A server with a tiny event queue, consumed slowly (one event per macrotask). */
+async function laggingServer(n: TestNet) {
+  const r = new Reactor({ codec: trapCodec, transport: n.transport(), eventCapacity: 4 });
+  const ledger = new PeerLedger();
+  h.adopt(r, ledger, 'server');
+  const [address] = await r.listen(n.listenAddress);
+  const consumeUntil = slowConsumer(r, ledger);
   return { r, address: address!, consumeUntil };
 }
 
@@ -142,19 +152,8 @@ describe('a hostile server behind a lagging consumer (TCP, outbound: the `onread
     const r = new Reactor({ codec: trapCodec, transport: tcpTransport(), eventCapacity: 4 });
     const ledger = new PeerLedger();
     h.adopt(r, ledger, 'client');
-    const events = r.events();
+    const consumeUntil = slowConsumer(r, ledger);
     await r.connect(`127.0.0.1:${port}`);
-    async function consumeUntil(stop: (e: Ev) => boolean): Promise<Ev[]> {
-      const seen: Ev[] = [];
-      for (;;) {
-        const { value, done } = await events.next();
-        if (done) return seen;
-        ledger.observe(value as ReactorEvent<unknown>);
-        seen.push(value);
-        if (stop(value)) return seen;
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-    }
     return consumeUntil;
   }
 
