@@ -15,6 +15,8 @@ export {
   VARINT_INCOMPLETE,
   VARINT_MALFORMED,
 } from './bytes.js';
+export type { Codec, Decoded, DecodeResult, Malformed, NeedMoreData } from './codec.js';
+export { decoded, incomplete, malformed } from './codec.js';
 export {
   COMPACT_SIZE_INCOMPLETE,
   COMPACT_SIZE_MALFORMED,
@@ -23,8 +25,6 @@ export {
   readCompactSize,
   writeCompactSize,
 } from './compact-size.js';
-export type { Codec, Decoded, DecodeResult, Malformed, NeedMoreData } from './codec.js';
-export { decoded, incomplete, malformed } from './codec.js';
 export { ErrorCodes, PeerlinkError, type PeerlinkErrorOptions } from './errors.js';
 export {
   type BodyCodec,
