@@ -17,7 +17,13 @@ export {
 } from './bytes.js';
 export type { Codec, Decoded, DecodeResult, Malformed, NeedMoreData } from './codec.js';
 export { decoded, incomplete, malformed } from './codec.js';
-export { ErrorCodes, PeerlinkError, type PeerlinkErrorOptions } from './errors.js';
+export {
+  type ErrorCode,
+  ErrorCodes,
+  invalidArgument,
+  PeerlinkError,
+  type PeerlinkErrorOptions,
+} from './errors.js';
 export {
   type BodyCodec,
   type LengthPrefix,
