@@ -18,6 +18,14 @@ export {
 export type { Codec, Decoded, DecodeResult, Malformed, NeedMoreData } from './codec.js';
 export { decoded, incomplete, malformed } from './codec.js';
 export {
+  COMPACT_SIZE_INCOMPLETE,
+  COMPACT_SIZE_MALFORMED,
+  compactSizeSize,
+  MAX_COMPACT_SIZE,
+  readCompactSize,
+  writeCompactSize,
+} from './compact-size.js';
+export {
   type ErrorCode,
   ErrorCodes,
   invalidArgument,
