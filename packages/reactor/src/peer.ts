@@ -73,9 +73,6 @@ const REPORTED = 32;
 /** The peer connected to us. */
 const INBOUND = 64;
 
-/** `Date.now()` when this module loaded: `Peer.connectedAt` is kept relative to it (a small integer). */
-const EPOCH_BASE = Date.now();
-
 /**
  * One connection the reactor manages, and its state machine: it is the connection's handler
  * (data, drain, end, close), frames through its {@link MessageStream}, pauses its reading while the
@@ -92,8 +89,11 @@ export class Peer<M> implements ConnectionHandler {
   private waiters: Array<{ resolve: () => void; reject: (error: Error) => void }> | undefined;
   /** The stream's message sink, made with the stream (read it after `stream`). */
   private sink: (message: M, size: number) => boolean = noSink;
-  /** When the peer connected, in ms after {@link EPOCH_BASE} (see {@link connectedAt}). */
-  private readonly connectedSince = Date.now() - EPOCH_BASE;
+  /**
+   * When the peer connected, on the host's clock, in whole milliseconds (a small integer with the
+   * default clock: an idle peer is kept small).
+   */
+  readonly connectedAt: number;
   bytesIn = 0;
   bytesOut = 0;
   messagesIn = 0;
@@ -111,11 +111,7 @@ export class Peer<M> implements ConnectionHandler {
     inbound: boolean,
   ) {
     this.flags = inbound ? INBOUND : 0;
-  }
-
-  /** Wall-clock time the peer connected (ms since the epoch). */
-  get connectedAt(): number {
-    return EPOCH_BASE + this.connectedSince;
+    this.connectedAt = Math.floor(host.clock());
   }
 
   /** The peer connected to us (accepted), not we to it. */
