@@ -1,5 +1,10 @@
-import { PeerlinkError } from '@peerlink/codec';
-import { type Connection, parseAddress, type Transport } from '@peerlink/stream';
+import {
+  abortable,
+  type Connection,
+  PeerlinkError,
+  parseAddress,
+  type Transport,
+} from '@peerlink/stream';
 import { ReactorErrorCodes } from './errors.js';
 import { asError } from './util.js';
 
@@ -58,9 +63,10 @@ export class Connects {
       pending.timer.unref?.();
       this.pending.add(pending);
       controller.signal.throwIfAborted();
-      return await raceAbort(
+      return await abortable(
         this.transport.connect(target, { signal: controller.signal }),
         controller.signal,
+        closeLate,
       );
     } catch (cause) {
       throw controller.signal.aborted ? (controller.signal.reason as Error) : asError(cause);
@@ -77,28 +83,7 @@ export class Connects {
   }
 }
 
-/**
- * Settles with `promise`, or rejects with the signal's reason as soon as it aborts, whichever is
- * first; a connection that arrives after the abort is closed so that nothing leaks.
- */
-function raceAbort(promise: Promise<Connection>, signal: AbortSignal): Promise<Connection> {
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (conn) => {
-        signal.removeEventListener('abort', onAbort);
-        if (signal.aborted) {
-          conn.close();
-          reject(signal.reason);
-        } else {
-          resolve(conn);
-        }
-      },
-      (error) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
+/** Closes a connection that arrived after its connect was aborted, so that nothing leaks. */
+function closeLate(conn: Connection): void {
+  conn.close();
 }

@@ -1,4 +1,4 @@
-import { ErrorCodes, PeerlinkError } from '@peerlink/codec';
+import { ErrorCodes, PeerlinkError } from '@peerlink/stream';
 import type { MessageHandler, PeerId, ReactorEvent } from './events.js';
 
 /** A reader the queue paused while it was full; {@link resume} is called once there is room. */

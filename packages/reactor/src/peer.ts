@@ -1,14 +1,16 @@
-import { type Codec, PeerlinkError } from '@peerlink/codec';
+import type { Codec } from '@peerlink/codec';
 import {
   type Connection,
   type ConnectionHandler,
+  codeOf,
   MessageStream,
+  PeerlinkError,
   type StreamConfig,
+  type StreamErrorCode,
 } from '@peerlink/stream';
 import { ReactorErrorCodes } from './errors.js';
 import type { DisconnectReason, PeerId, PeerStats, ReactorEvent, SendResult } from './events.js';
 import type { Log } from './log.js';
-import { codeOf } from './util.js';
 
 /**
  * What a {@link Peer} needs from its reactor: where its messages and events go, the clock, and
@@ -359,7 +361,7 @@ export class Peer<M> implements ConnectionHandler {
     this.release();
   }
 
-  private violation(error: PeerlinkError): void {
+  private violation(error: PeerlinkError<StreamErrorCode>): void {
     const log = this.host.log;
     if (log.enabled) {
       log.write(

@@ -1,7 +1,9 @@
-import { ErrorCodes, PeerlinkError } from '@peerlink/codec';
 import {
   type Connection,
+  codeOf,
+  ErrorCodes,
   type Listener,
+  PeerlinkError,
   parseAddress,
   resolveStreamConfig,
   type StreamConfig,
@@ -21,7 +23,7 @@ import type {
 import { Log } from './log.js';
 import type { ConnectCommandOptions, ReactorOptions, ShutdownOptions } from './options.js';
 import { Peer, type PeerHost, type Totals } from './peer.js';
-import { codeOf, noop, noSuchPeer, positiveInt, shutdownError } from './util.js';
+import { noop, noSuchPeer, positiveInt, shutdownError } from './util.js';
 
 let nextPeerId = 1;
 

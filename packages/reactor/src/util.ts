@@ -1,25 +1,19 @@
-import { ErrorCodes, PeerlinkError } from '@peerlink/codec';
-import { ReactorErrorCodes } from './errors.js';
+import { ErrorCodes, PeerlinkError } from '@peerlink/stream';
+import { type ReactorErrorCode, ReactorErrorCodes } from './errors.js';
 import type { PeerId } from './events.js';
 
 export function noop(): void {}
-
-/** The `code` of an error, when it is a string. */
-export function codeOf(error: Error): string | undefined {
-  const code = (error as { code?: unknown }).code;
-  return typeof code === 'string' ? code : undefined;
-}
 
 /** `value` if it is an `Error`, else an `Error` with its text. */
 export function asError(value: unknown): Error {
   return value instanceof Error ? value : new Error(String(value));
 }
 
-export function shutdownError(): PeerlinkError {
+export function shutdownError(): PeerlinkError<ReactorErrorCode> {
   return new PeerlinkError(ReactorErrorCodes.SHUTDOWN, 'the reactor is shut down');
 }
 
-export function noSuchPeer(peer: PeerId): PeerlinkError {
+export function noSuchPeer(peer: PeerId): PeerlinkError<ReactorErrorCode> {
   return new PeerlinkError(ReactorErrorCodes.NO_SUCH_PEER, `no such peer: ${peer}`);
 }
 
