@@ -142,7 +142,7 @@ describe('send() and maxSize', () => {
       error = e;
     }
     expect(PeerlinkError.isInstance(error) && error.code).toBe('ERR_MESSAGE_TOO_LARGE');
-    expect(client.peerStats(peer)?.queuedBytes ?? 0).toBe(0);
+    expect(client.peerStats(peer)?.bytesQueued).toBe(0);
     // The largest message that fits still goes through.
     const got = next(server, 'message');
     expect(client.send(peer, new Uint8Array(60))).toBe('queued');
