@@ -1,7 +1,7 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { PeerlinkError } from '@peerlink/codec';
+import { ErrorCodes, PeerlinkError } from '@peerlink/codec';
 import {
   type Connection,
   type ConnectOptions,
@@ -72,6 +72,15 @@ export interface TcpTransportOptions {
    * always use `'data'` (Node has no `onread` for them). Default: `'onread'`.
    */
   readMode?: 'onread' | 'data';
+  /**
+   * TCP keep-alive on every socket, accepted and connected: the idle time before the first probe,
+   * in milliseconds (`socket.setKeepAlive(true, keepAlive)`; the kernel counts whole seconds).
+   * A peer that vanished without FIN or RST is then noticed by the kernel, which resets the
+   * connection after its unanswered probes. `false` or `0` leaves the system default (off).
+   * Default `false`: kernel probes come late (the first after this delay, then a handful more
+   * seconds apart); the reactor's `idleTimeout` is the portable liveness check.
+   */
+  keepAlive?: number | false;
 }
 
 const defaultLookup: Lookup = (hostname) => dnsLookup(hostname, { all: true, order: 'verbatim' });
@@ -296,7 +305,16 @@ class TcpListener implements Listener {
   }
 }
 
-async function listen(address: string, handler: ListenHandler): Promise<Listener> {
+/** Turns keep-alive on for `socket` when it is a TCP socket and a delay is set. */
+function applyKeepAlive(socket: Duplex, delay: number): void {
+  if (delay > 0) (socket as Partial<net.Socket>).setKeepAlive?.(true, delay);
+}
+
+async function listen(
+  address: string,
+  handler: ListenHandler,
+  keepAlive: number,
+): Promise<Listener> {
   const { host, port } = parseAddress(address);
   const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true });
   let listening = false;
@@ -317,6 +335,7 @@ async function listen(address: string, handler: ListenHandler): Promise<Listener
   server.on('connection', (socket: net.Socket) => {
     takeOverEnd(socket);
     socket.on('error', noop);
+    applyKeepAlive(socket, keepAlive);
     const connection = wrap(socket, undefined, false);
     // No remote address: reset before we got to it, the peer is gone, nothing to report.
     if (connection === undefined) return void socket.destroy();
@@ -359,6 +378,14 @@ export function tcpTransport(options: TcpTransportOptions = {}): Transport {
   const custom = options.connector;
   const mode: DirectMode = (options.readMode ?? 'onread') === 'onread' ? 'onread' : 'data';
   const onread = custom === undefined && mode === 'onread';
+  const keepAlive = options.keepAlive === undefined ? false : options.keepAlive;
+  if (keepAlive !== false && !(Number.isFinite(keepAlive) && keepAlive >= 0)) {
+    throw new PeerlinkError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `keepAlive: expected a delay in ms (≥ 0) or false, got ${keepAlive}`,
+    );
+  }
+  const keepAliveDelay = keepAlive === false ? 0 : keepAlive;
 
   async function connect(target: string, connectOptions?: ConnectOptions): Promise<Connection> {
     const hostPort = parseAddress(target);
@@ -389,8 +416,12 @@ export function tcpTransport(options: TcpTransportOptions = {}): Transport {
       throw connectError(target, error);
     }
     socket.pause();
+    applyKeepAlive(socket, keepAliveDelay);
     return wrap(socket, target, onread);
   }
 
-  return { listen, connect };
+  return {
+    listen: (address, handler) => listen(address, handler, keepAliveDelay),
+    connect,
+  };
 }
