@@ -23,7 +23,8 @@ export class ProxyReplyError extends PeerlinkError {
   /**
    * The SOCKS5 reply code (RFC 1928): 1 general failure, 2 not allowed by the ruleset, 3 network
    * unreachable, 4 host unreachable, 5 connection refused, 6 TTL expired, 7 command not supported,
-   * 8 address type not supported; `undefined` for a code outside the RFC.
+   * 8 address type not supported. (A reply code outside the RFC is `ERR_PROXY_PROTOCOL` instead;
+   * the type keeps `undefined` for compatibility.)
    */
   readonly replyCode: number | undefined;
 
@@ -61,9 +62,9 @@ function handshakeError(proxy: string, error: unknown, socketError: Error | unde
   const message = error instanceof Error ? error.message : String(error);
   const at = `SOCKS5 proxy ${proxy}`;
   const rejected = /^Socks5 proxy rejected connection - (\w+)/.exec(message);
-  if (rejected !== null) {
-    const name = rejected[1] ?? '';
-    return new ProxyReplyError(`${at} could not reach the target: ${name}`, REPLY_CODES[name]);
+  const replyCode = rejected === null ? undefined : REPLY_CODES[rejected[1] ?? ''];
+  if (replyCode !== undefined) {
+    return new ProxyReplyError(`${at} could not reach the target: ${rejected?.[1]}`, replyCode);
   }
   if (message.includes('Authentication failed') || message.includes('no accepted authentication')) {
     return new PeerlinkError(TcpErrorCodes.PROXY_AUTH, `${at} refused authentication`, {
@@ -148,7 +149,10 @@ export function socks5Connector(options: Socks5ConnectorOptions): Connector {
       // until then, and hand the socket over paused with those bytes unread.
       const early: Buffer[] = [];
       try {
-        await SocksClient.createConnection(request);
+        const { remoteHost } = await SocksClient.createConnection(request);
+        // The socks package grants a reply whose address type it does not know (leaving
+        // `remoteHost` unset): such a reply cannot be parsed, so where the stream starts is unknown.
+        if (remoteHost === undefined) throw new Error('CONNECT reply with an unknown address type');
       } catch (error) {
         socket.destroy();
         if (signal.aborted) throw signal.reason;

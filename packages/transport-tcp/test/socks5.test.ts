@@ -207,6 +207,61 @@ describe('socks5Connector failures without a SOCKS5 server', () => {
     expect(codeOf(error)).toBe('ERR_PROXY_PROTOCOL');
   });
 
+  /** A SOCKS5 "proxy" that grants CONNECT with `reply` as its reply; resolves when it sees close. */
+  async function hostileProxy(reply: Uint8Array): Promise<{ port: number; closed: Promise<void> }> {
+    let seenClose!: () => void;
+    const closed = new Promise<void>((r) => (seenClose = r));
+    const server = net.createServer((socket) => {
+      socket.on('error', () => {});
+      socket.once('close', seenClose);
+      let step = 0;
+      socket.on('data', () => {
+        // Greeting (no authentication), then the CONNECT request: answered without looking.
+        socket.write(step++ === 0 ? Uint8Array.of(5, 0) : reply);
+      });
+    });
+    return { port: await listenLoopback(server, cleanup), closed };
+  }
+
+  for (const atyp of [0, 2, 5, 9, 255]) {
+    it(`fails a CONNECT reply with an unknown address type (${atyp}) with \`ERR_PROXY_PROTOCOL\` and closes the socket`, async () => {
+      // VER 5, REP 0 (granted), RSV 0, ATYP unknown, then what would be an address and a port.
+      const reply = Uint8Array.of(5, 0, 0, atyp, 127, 0, 0, 1, 0x1f, 0x90, 1, 2, 3, 4);
+      const proxy = await hostileProxy(reply);
+      const connector = socks5Connector({ proxy: `127.0.0.1:${proxy.port}` });
+      const error = await failure(tcpTransport({ connector }).connect('peer.example:4000'));
+      expect(codeOf(error)).toBe('ERR_PROXY_PROTOCOL');
+      await proxy.closed;
+    });
+  }
+
+  it('fails a granting CONNECT reply of another SOCKS version with `ERR_PROXY_PROTOCOL`', async () => {
+    for (const reply of [
+      Uint8Array.of(4, 0, 0, 1, 127, 0, 0, 1, 0x1f, 0x90),
+      Uint8Array.of(0, 0, 0, 1, 127, 0, 0, 1, 0x1f, 0x90),
+    ]) {
+      const proxy = await hostileProxy(reply);
+      const connector = socks5Connector({ proxy: `127.0.0.1:${proxy.port}` });
+      const error = await failure(tcpTransport({ connector }).connect('peer.example:4000'));
+      expect(codeOf(error)).toBe('ERR_PROXY_PROTOCOL');
+      await proxy.closed;
+    }
+  });
+
+  it('accepts a well-formed CONNECT reply from a hand-written proxy (IPv4, IPv6, name)', async () => {
+    for (const reply of [
+      Uint8Array.of(5, 0, 0, 1, 127, 0, 0, 1, 0x1f, 0x90),
+      Uint8Array.of(5, 0, 0, 4, ...new Uint8Array(15), 1, 0x1f, 0x90),
+      Uint8Array.of(5, 0, 0, 3, 4, 0x74, 0x65, 0x73, 0x74, 0x1f, 0x90),
+    ]) {
+      const proxy = await hostileProxy(reply);
+      const connector = socks5Connector({ proxy: `127.0.0.1:${proxy.port}` });
+      const conn = await tcpTransport({ connector }).connect('peer.example:4000');
+      conn.close();
+      await proxy.closed;
+    }
+  });
+
   it('times out a proxy that accepts but never answers: rejects with the signal reason, closes the socket', async () => {
     const controller = new AbortController();
     const reason = new DOMException('connect timed out', 'TimeoutError');
