@@ -25,7 +25,13 @@ export {
   readCompactSize,
   writeCompactSize,
 } from './compact-size.js';
-export { ErrorCodes, PeerlinkError, type PeerlinkErrorOptions } from './errors.js';
+export {
+  type ErrorCode,
+  ErrorCodes,
+  invalidArgument,
+  PeerlinkError,
+  type PeerlinkErrorOptions,
+} from './errors.js';
 export {
   type BodyCodec,
   type LengthPrefix,

@@ -1,7 +1,6 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { PeerlinkError } from '@peerlink/codec';
-import { type Connection, type ConnectionHandler, formatAddress } from '@peerlink/stream';
+import { type Connection, type ConnectionHandler, formatAddress, withCode } from '@peerlink/stream';
 import { TcpErrorCodes } from './errors.js';
 
 /** The largest chunk handed to `onData` (the contract asks for at most 64 KiB per call). */
@@ -185,15 +184,6 @@ const DONE = 8;
 const CLOSED = 16;
 /** `onClose` was called. */
 const REPORTED = 32;
-
-/** A `PeerlinkError` with the socket error's code (`ERR_SOCKET` if it has none), cause kept. */
-function withCode(error: Error): PeerlinkError {
-  if (PeerlinkError.isInstance(error)) return error;
-  const code = (error as { code?: unknown }).code;
-  return new PeerlinkError(typeof code === 'string' ? code : TcpErrorCodes.SOCKET, error.message, {
-    cause: error,
-  });
-}
 
 /**
  * Adapts a connected socket (a `net.Socket`, or any `Duplex` that behaves like one) to the
@@ -389,6 +379,8 @@ export class TcpConnection implements Connection {
     // The error listener stays: a late error must never become an unhandled 'error' event.
     socket.on('error', noop);
     socket.off('error', socketOnError);
-    this.handler.onClose(this.error === undefined ? undefined : withCode(this.error));
+    this.handler.onClose(
+      this.error === undefined ? undefined : withCode(this.error, TcpErrorCodes.SOCKET),
+    );
   }
 }
