@@ -158,7 +158,7 @@ describe('torrents', () => {
     const bytes = bencode(value);
     expect(new TextDecoder().decode(bytes)).toBe('d1:ai0e1:bli1ei-2e1:Aee');
     expect(bdecode(bytes).value).toEqual(
-      new Map([
+      new Map<string, BValue>([
         ['a', 0],
         ['b', [1, -2, new Uint8Array([0x41])]],
       ]),
