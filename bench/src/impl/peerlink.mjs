@@ -9,7 +9,11 @@
 //
 // One reactor per process serves every connection of that process (listen or connect).
 
-import { lengthPrefixed, SHARE_MIN } from '@peerlink/codec';
+import { lengthPrefixed } from '@peerlink/codec';
+
+/** The send queue keeps `writeShared` bytes by reference from this size on (16 KiB). */
+const SHARE_MIN = 16384;
+
 import { Reactor } from '@peerlink/reactor';
 import { tcpTransport } from '@peerlink/transport-tcp';
 import { FILLER, tailOf, u32, writeMessage } from '../common.mjs';
