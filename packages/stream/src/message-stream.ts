@@ -86,7 +86,7 @@ export class MessageStream<M> {
   handleData(
     chunk: Uint8Array,
     sink: MessageSink<M>,
-    now = 0,
+    now: number,
   ): PeerlinkError<StreamErrorCode> | undefined {
     if (this.failure !== undefined) return this.failure;
     if (chunk.length === 0) return undefined;
@@ -111,7 +111,7 @@ export class MessageStream<M> {
   /**
    * Delivers input kept back after the sink returned `false`. Returns like {@link handleData}.
    */
-  resumeReceive(sink: MessageSink<M>, now = 0): PeerlinkError<StreamErrorCode> | undefined {
+  resumeReceive(sink: MessageSink<M>, now: number): PeerlinkError<StreamErrorCode> | undefined {
     if (this.failure !== undefined) return this.failure;
     if (!this.stopped) return undefined;
     this.stopped = false;
