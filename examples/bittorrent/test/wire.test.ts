@@ -34,12 +34,10 @@ const message: fc.Arbitrary<PeerWireMessage> = fc.oneof(
   ),
   index.map((i) => ({ type: 'have' as const, index: i })),
   // 33 pieces: 5 bytes, the last one with only its top bit in use.
-  fc
-    .uint8Array({ minLength: 5, maxLength: 5 })
-    .map((bits) => ({
-      type: 'bitfield' as const,
-      bits: Uint8Array.of(...bits.subarray(0, 4), bits[4]! & 0x80),
-    })),
+  fc.uint8Array({ minLength: 5, maxLength: 5 }).map((bits) => ({
+    type: 'bitfield' as const,
+    bits: Uint8Array.of(...bits.subarray(0, 4), bits[4]! & 0x80),
+  })),
   fc
     .record({
       index,
