@@ -1,7 +1,8 @@
-import { ByteSink, type Codec, ErrorCodes, PeerlinkError } from '@peerlink/codec';
+import { type Codec, ErrorCodes, PeerlinkError } from '@peerlink/codec';
 import { QueuePoints } from '@peerlink/queue-points';
 import { resolveStreamConfig, type StreamConfig, type StreamConfigOptions } from './config.js';
 import type { StreamErrorCode } from './errors.js';
+import { SendQueue } from './send-queue.js';
 
 /**
  * Receives each decoded message with its wire size in bytes. Return `false` to stop delivery
@@ -47,7 +48,7 @@ const RETAIN_GROWTH = 4;
 export class MessageStream<M> {
   /** The resolved configuration. */
   readonly config: StreamConfig;
-  private readonly codec: Codec<M>;
+  private codec: Codec<M>;
 
   private rx: Uint8Array = EMPTY;
   private rxStart = 0;
@@ -61,9 +62,9 @@ export class MessageStream<M> {
    * The codec's messages are views of their input (`Codec.retainsInput`): the bytes of `rx` before
    * `rxEnd` are never written again, and chunks are decoded from a copy of their own.
    */
-  private readonly retain: boolean;
+  private retain: boolean;
 
-  private readonly tx: ByteSink;
+  private readonly tx: SendQueue;
   private readonly points = new QueuePoints();
   private lastProgress = Number.NEGATIVE_INFINITY;
   /** Bytes queued when the current round of `pollTransmit` calls began (0 between rounds). */
@@ -77,7 +78,7 @@ export class MessageStream<M> {
         ? (config as StreamConfig)
         : resolveStreamConfig(codec.maxSize, config);
     this.retain = codec.retainsInput === true;
-    this.tx = new ByteSink({
+    this.tx = new SendQueue({
       initialCapacity: this.config.txBufMinSize,
       slabSize: Math.max(SLAB_SIZE, this.config.txBufMinSize),
     });
@@ -99,7 +100,7 @@ export class MessageStream<M> {
   handleData(
     chunk: Uint8Array,
     sink: MessageSink<M>,
-    now = 0,
+    now: number,
     owned = false,
   ): PeerlinkError<StreamErrorCode> | undefined {
     if (this.failure !== undefined) return this.failure;
@@ -132,7 +133,7 @@ export class MessageStream<M> {
   /**
    * Delivers input kept back after the sink returned `false`. Returns like {@link handleData}.
    */
-  resumeReceive(sink: MessageSink<M>, now = 0): PeerlinkError<StreamErrorCode> | undefined {
+  resumeReceive(sink: MessageSink<M>, now: number): PeerlinkError<StreamErrorCode> | undefined {
     if (this.failure !== undefined) return this.failure;
     if (!this.stopped) return undefined;
     this.stopped = false;
@@ -152,6 +153,40 @@ export class MessageStream<M> {
       this.rxEnd = held;
     }
     return error;
+  }
+
+  /**
+   * Replaces the codec, for a connection whose protocol changes (after a handshake, say). It takes
+   * effect with the next message decoded or encoded, also when called from the sink during
+   * delivery: the rest of the input is decoded with it. Input already buffered (a partial
+   * message the old codec called incomplete) is decoded with it at the next {@link handleData},
+   * or at once with {@link decodeBuffered}. The limits stay those of the configuration.
+   */
+  setCodec(codec: Codec<M>): void {
+    const retain = codec.retainsInput === true;
+    if (this.retain && !retain && this.rx.length > 0) {
+      // Messages already delivered may view the buffer, which the new codec's reassembly would
+      // write over: give it memory of its own.
+      const held = this.rxEnd - this.rxStart;
+      const next = held === 0 ? EMPTY : new Uint8Array(Math.max(held, this.config.rxBufMinSize));
+      next.set(this.rx.subarray(this.rxStart, this.rxEnd));
+      this.rx = next;
+      this.rxStart = 0;
+      this.rxEnd = held;
+    }
+    this.retain = retain;
+    this.codec = codec;
+  }
+
+  /**
+   * Decodes input buffered as a partial message with the current codec (after
+   * {@link setCodec}). Returns like {@link handleData}. Input held back because the sink asked to
+   * stop is left to {@link resumeReceive}.
+   */
+  decodeBuffered(sink: MessageSink<M>, now = 0): PeerlinkError<StreamErrorCode> | undefined {
+    if (this.failure !== undefined) return this.failure;
+    if (this.stopped || this.rxEnd === this.rxStart) return undefined;
+    return this.drainBuffered(sink, now);
   }
 
   /** Whether input is held back because the sink asked to stop. */
@@ -712,7 +747,7 @@ export class MessageStream<M> {
    *
    * Queued bytes usually form one run. They form several when a message larger than the free
    * room of the current slab was queued behind unsent ones (the earlier bytes are not copied to
-   * make room), or when the codec appended large bytes by reference (`ByteSink.writeShared`).
+   * make room), or when the codec appended large bytes by reference (`writeShared`).
    * Call it again while {@link hasQueuedData} to take the rest, in order, or stop when the
    * transport is blocked.
    */
@@ -728,7 +763,7 @@ export class MessageStream<M> {
       // Everything is taken. If the room left in the slab could not take another batch as large
       // as this one, start the next batch in a fresh slab rather than split it across two (two
       // transport writes instead of one).
-      if (tx.capacity - tx.length < this.batch) tx.retire();
+      if (tx.room < this.batch) tx.retire();
       this.batch = 0;
     }
     return bytes;
@@ -793,7 +828,7 @@ export class MessageStream<M> {
       const floor = this.config.txBufMinSize;
       // Only the current slab is resized (never below what it holds); earlier runs of queued
       // bytes are views that go when taken.
-      const open = this.tx.length - this.tx.head;
+      const open = this.tx.openBytes;
       if (txCap > floor) {
         const target = Math.max(floor, Math.floor(txCap / 4) * 3, open);
         if (target < txCap) this.tx.resize(target);

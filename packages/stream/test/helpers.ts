@@ -29,10 +29,7 @@ export function encodeAll<M>(
 ): { wire: Uint8Array; sizes: number[] } {
   const sink = new ByteSink({ initialCapacity: 64 });
   const sizes = messages.map((m) => codec.encode(m, sink));
-  // Every segment (a large raw body is appended by reference, as a segment of its own).
-  const parts: Uint8Array[] = [];
-  while (sink.size > 0) parts.push(sink.take());
-  return { wire: concat(parts), sizes };
+  return { wire: sink.peek().slice(), sizes };
 }
 
 /** Concatenates byte arrays. */

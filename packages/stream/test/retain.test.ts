@@ -29,9 +29,9 @@ function deliverThroughReusedBuffer(
     const n = Math.min(sizes[i++ % sizes.length]!, wire.length - at, shared.length);
     shared.set(wire.subarray(at, at + n));
     at += n;
-    expect(stream.handleData(shared.subarray(0, n), sink)).toBeUndefined();
+    expect(stream.handleData(shared.subarray(0, n), sink, 0)).toBeUndefined();
     shared.fill(0xee); // the transport reuses its buffer
-    while (stream.hasBufferedInput) expect(stream.resumeReceive(sink)).toBeUndefined();
+    while (stream.hasBufferedInput) expect(stream.resumeReceive(sink, 0)).toBeUndefined();
   }
   expect(stream.bufferedBytes).toBe(0);
   return kept;
@@ -62,9 +62,13 @@ describe('MessageStream with a codec whose messages view their input (raw length
     const { wire } = encodeAll(codec, bodies);
     const stream = new MessageStream(codec);
     const buffers = new Set<ArrayBufferLike>();
-    stream.handleData(wire, (m) => {
-      buffers.add(m.buffer);
-    });
+    stream.handleData(
+      wire,
+      (m) => {
+        buffers.add(m.buffer);
+      },
+      0,
+    );
     // Every body is a view of the one copy of the chunk, not of the chunk itself.
     expect(buffers.size).toBe(1);
     expect(buffers.has(wire.buffer)).toBe(false);
@@ -87,9 +91,13 @@ describe('MessageStream with a codec whose messages view their input (raw length
     const stream = new MessageStream(codec);
     let got: Uint8Array | undefined;
     for (let at = 0; at < wire.length; at += 65536) {
-      stream.handleData(wire.subarray(at, at + 65536), (m) => {
-        got = m;
-      });
+      stream.handleData(
+        wire.subarray(at, at + 65536),
+        (m) => {
+          got = m;
+        },
+        0,
+      );
     }
     expect(got?.length).toBe(body.length);
     expect(got?.buffer.byteLength).toBe(body.length + 4); // prefix + body: no spare room
@@ -100,19 +108,40 @@ describe('MessageStream with a codec whose messages view their input (raw length
   test('a declared length is not reserved before the bytes arrive', () => {
     const codec = lengthPrefixed({ maxSize: 16 * 1024 * 1024 });
     const stream = new MessageStream(codec);
-    expect(stream.handleData(Uint8Array.of(0x00, 0xff, 0xff, 0xf0), () => {})).toBeUndefined();
-    expect(stream.handleData(new Uint8Array(5000), () => {})).toBeUndefined();
+    expect(stream.handleData(Uint8Array.of(0x00, 0xff, 0xff, 0xf0), () => {}, 0)).toBeUndefined();
+    expect(stream.handleData(new Uint8Array(5000), () => {}, 0)).toBeUndefined();
     expect(stream.rxCapacity).toBeLessThanOrEqual(4 * 5004);
   });
 
   test('a frame above maxSize is ERR_MALFORMED_MESSAGE as soon as its prefix is read', () => {
     const codec = lengthPrefixed({ maxSize: 10 });
     const stream = new MessageStream(codec);
-    expect(stream.handleData(Uint8Array.of(0, 0, 1, 0), () => {})?.code).toBe(
+    expect(stream.handleData(Uint8Array.of(0, 0, 1, 0), () => {}, 0)?.code).toBe(
       'ERR_MALFORMED_MESSAGE',
     );
     const split = new MessageStream(codec);
-    expect(split.handleData(Uint8Array.of(0, 0), () => {})).toBeUndefined();
-    expect(split.handleData(Uint8Array.of(1, 0), () => {})?.code).toBe('ERR_MALFORMED_MESSAGE');
+    expect(split.handleData(Uint8Array.of(0, 0), () => {}, 0)).toBeUndefined();
+    expect(split.handleData(Uint8Array.of(1, 0), () => {}, 0)?.code).toBe('ERR_MALFORMED_MESSAGE');
+  });
+});
+
+/** The send queue's threshold for appending bytes by reference (`SendQueue`'s `SHARE_MIN`). */
+const SHARE_MIN = 16384;
+
+describe('MessageStream send with the raw lengthPrefixed codec', () => {
+  test('a body of SHARE_MIN bytes or more goes out by reference, a smaller one is copied', () => {
+    const codec = lengthPrefixed({ maxSize: 1 << 20 });
+    const stream = new MessageStream(codec);
+    const large = new Uint8Array(SHARE_MIN).fill(7);
+    expect(stream.queue(large, 0)).toBe(true);
+    const parts: Uint8Array[] = [];
+    for (let b = stream.pollTransmit(0); b !== undefined; b = stream.pollTransmit(0)) parts.push(b);
+    expect(parts.some((p) => p === large)).toBe(true);
+    const small = new Uint8Array(SHARE_MIN - 1).fill(3);
+    expect(stream.queue(small, 0)).toBe(true);
+    const taken = stream.pollTransmit(0)!;
+    expect(taken.buffer).not.toBe(small.buffer);
+    small.fill(0); // reusing a small body at once is fine: it was copied
+    expect(taken[taken.length - 1]).toBe(3);
   });
 });
