@@ -132,9 +132,9 @@ export interface Kept {
 }
 
 /** What {@link keep} needs of a reactor: its public `connect` and a listener slot. */
-export interface KeepHost {
+export interface KeepHost<M = unknown> {
   connect(target: string, options?: { signal?: AbortSignal }): Promise<PeerId>;
-  onEvent(handler: (event: ReactorEvent<never>) => void): () => void;
+  onEvent(handler: (event: ReactorEvent<M>) => void): () => void;
 }
 
 /** Resolved backoff settings (defaults applied and checked). */
@@ -212,7 +212,7 @@ const defaultTimers: KeepTimers = {
  * kept.unkeep();
  * ```
  */
-export function keep(host: KeepHost, target: string, options: KeepOptions = {}): Kept {
+export function keep<M>(host: KeepHost<M>, target: string, options: KeepOptions = {}): Kept {
   const backoff = resolveBackoff(options.backoff);
   const stableAfter = options.stableAfter ?? 10_000;
   if (!(stableAfter >= 0)) {
