@@ -101,9 +101,9 @@ describe('README', () => {
       if (['microsocks', 'openssl', 'iproute2'].includes(debian!))
         expect(ci, `.ci/run installs ${debian}`).toContain(`need+=(${debian})`);
     }
-    expect(readFileSync(`${root}packages/reactor/test/hardening/netns.test.ts`, 'utf8')).toContain(
-      "process.getuid?.() !== 0) return 'not root'",
-    );
+    expect(
+      readFileSync(`${root}packages/integration-tests/test/hardening/netns.test.ts`, 'utf8'),
+    ).toContain("process.getuid?.() !== 0) return 'not root'");
   });
 
   it('maps every public item of the Rust crate (SPEC §9)', () => {
