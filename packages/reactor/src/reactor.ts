@@ -15,6 +15,7 @@ import { Connects } from './connects.js';
 import { ReactorErrorCodes } from './errors.js';
 import { EventQueue } from './event-queue.js';
 import type {
+  DisconnectReason,
   MessageHandler,
   PeerId,
   PeerStats,
@@ -25,7 +26,15 @@ import type {
 import { Log } from './log.js';
 import type { ConnectCommandOptions, ReactorOptions, ShutdownOptions } from './options.js';
 import { Peer, type PeerHost, type Totals } from './peer.js';
-import { noop, noSuchPeer, positiveInt, shutdownError } from './util.js';
+import {
+  flushTimeoutOf,
+  interval,
+  noop,
+  noSuchPeer,
+  positiveInt,
+  shutdownError,
+  timerInterval,
+} from './util.js';
 
 let nextPeerId = 1;
 
@@ -34,9 +43,9 @@ let nextPeerId = 1;
  * `MessageStream` per connection, and reports everything as {@link ReactorEvent}s.
  *
  * Commands are plain method calls ({@link connect}, {@link send}, {@link disconnect},
- * {@link shutdown}). Events are consumed either with a synchronous handler ({@link onEvent}, the
- * fast path) or as a bounded async iterable ({@link events}); while the iterator's consumer lags,
- * the reactor pauses the sockets whose messages would overflow it.
+ * {@link shutdown}). Events are consumed with synchronous listeners ({@link onEvent}, the fast
+ * path) and bounded async iterables ({@link events}), as many of each as needed; while an
+ * iterator's consumer lags, the reactor pauses the sockets whose messages would overflow it.
  *
  * Outbound, messages sent in the same turn of the event loop are written to the transport
  * together, in one write, in a microtask; a run of sends that fills the send buffer is written
@@ -65,6 +74,8 @@ export class Reactor<M> {
   private inboundCount = 0;
   /** Counters of peers already gone, so that `stats().totals` covers the reactor's whole life. */
   private readonly departed: Totals = { bytesIn: 0, bytesOut: 0, messagesIn: 0, messagesOut: 0 };
+  /** Disconnects so far, by reason kind. */
+  private readonly disconnects: { [K in DisconnectReason['kind']]?: number } = {};
   private readonly queue: EventQueue<M>;
   /** What every peer reaches the reactor through. */
   private readonly host: PeerHost<M>;
@@ -83,6 +94,8 @@ export class Reactor<M> {
   private readonly shrinkEvery: number;
   private readonly tickMs: number;
   private sinceShrink = 0;
+  /** Set when `shutdown()` is called: from then on every new command fails with `ERR_SHUTDOWN`. */
+  private stopping = false;
   private shutdownPromise: Promise<void> | undefined;
   private closedAll: (() => void) | undefined;
 
@@ -103,7 +116,7 @@ export class Reactor<M> {
     const queue = new EventQueue<M>(
       capacity,
       clock,
-      () => this.shutdownPromise !== undefined && this.closing.size === 0 && this.peers.size === 0,
+      () => this.stopping && this.closing.size === 0 && this.peers.size === 0,
     );
     this.queue = queue;
     this.host = {
@@ -115,7 +128,13 @@ export class Reactor<M> {
       departed: this.departed,
       clock,
       turnClock: () => this.turnClock(),
-      emit: (event) => queue.emit(event),
+      emit: (event) => {
+        if (event.type === 'disconnected') {
+          const kind = event.reason.kind;
+          this.disconnects[kind] = (this.disconnects[kind] ?? 0) + 1;
+        }
+        queue.emit(event);
+      },
       deliver: queue.deliver,
       eventQueueFull: () => queue.full,
       paused: (p) => queue.pause(p),
@@ -126,7 +145,7 @@ export class Reactor<M> {
       released: (p) => this.released(p),
     };
     this.tickMs =
-      options.housekeepingInterval ??
+      timerInterval('housekeepingInterval', options.housekeepingInterval) ??
       Math.max(
         10,
         Math.min(
@@ -135,7 +154,7 @@ export class Reactor<M> {
           config.messageTimeout > 0 ? config.messageTimeout / 4 : 1000,
         ),
       );
-    this.shrinkEvery = options.shrinkInterval ?? 30_000;
+    this.shrinkEvery = interval('shrinkInterval', options.shrinkInterval ?? 30_000);
     this.housekeeping = setInterval(() => this.tick(), this.tickMs);
     this.housekeeping.unref?.();
   }
@@ -174,7 +193,7 @@ export class Reactor<M> {
         { cause },
       );
     }
-    if (this.shutdownPromise !== undefined) {
+    if (this.stopping) {
       await Promise.allSettled(opened.map((l) => l.close()));
       throw shutdownError();
     }
@@ -202,17 +221,19 @@ export class Reactor<M> {
   }
 
   private async startConnect(target: string, signal: AbortSignal | undefined): Promise<PeerId> {
-    if (this.shutdownPromise !== undefined) {
-      const error = shutdownError();
-      this.queue.emit({ type: 'connect-failed', target, error });
-      throw error;
-    }
     let conn: Connection;
     try {
+      if (this.stopping) throw shutdownError();
       conn = await this.connects.open(target, signal);
+      if (this.stopping) {
+        // Completed after shutdown began (shutdown aborts the connects it sees; this one got
+        // through): it never becomes a peer.
+        conn.close();
+        throw shutdownError();
+      }
     } catch (error) {
       if (this.log.enabled) {
-        this.log.write('debug', { target, code: codeOf(error as Error) }, 'connect failed');
+        this.log.write('debug', { target, code: codeOf(error) }, 'connect failed');
       }
       this.queue.emit({ type: 'connect-failed', target, error: error as Error });
       throw error;
@@ -351,13 +372,22 @@ export class Reactor<M> {
    * its queued events are consumed. Calling it again returns the same promise.
    */
   shutdown(options: ShutdownOptions = {}): Promise<void> {
-    this.shutdownPromise ??= this.runShutdown(options.flushTimeout ?? 1000);
+    if (this.shutdownPromise === undefined) {
+      let flushTimeout: number;
+      try {
+        flushTimeout = flushTimeoutOf(options);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      // Before anything else: an event handler run by the shutdown itself must already see it.
+      this.stopping = true;
+      this.shutdownPromise = this.runShutdown(flushTimeout);
+    }
     return this.shutdownPromise;
   }
 
   private async runShutdown(flushTimeout: number): Promise<void> {
     if (this.log.enabled) this.log.write('debug', { peers: this.peers.size }, 'shutting down');
-    clearInterval(this.housekeeping);
     const listeners = this.listeners.splice(0);
     this.connects.abortAll(shutdownError());
     for (const p of [...this.peers.values()]) p.disconnect({ kind: 'requested' });
@@ -366,16 +396,21 @@ export class Reactor<M> {
       const allClosed = new Promise<void>((resolve) => {
         this.closedAll = resolve;
       });
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timedOut = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, flushTimeout);
-      });
-      await Promise.race([allClosed, timedOut]);
-      clearTimeout(timer);
+      if (flushTimeout === Number.POSITIVE_INFINITY) {
+        await allClosed; // housekeeping still resets a peer whose data stops leaving (txTimeout)
+      } else {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const timedOut = new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, flushTimeout);
+        });
+        await Promise.race([allClosed, timedOut]);
+        clearTimeout(timer);
+      }
       this.closedAll = undefined;
       // Out of time: close the rest at once, and forget them without waiting for the transport.
       for (const p of [...this.closing]) p.closeNow();
     }
+    clearInterval(this.housekeeping);
     // Wake an iterator waiting on an empty queue: it ends now.
     this.queue.wake();
   }
@@ -383,33 +418,45 @@ export class Reactor<M> {
   // ------------------------------------------------------------------ events
 
   /**
-   * Sets the synchronous event handler: every event is passed to it as it happens, with no
-   * queueing (the fast path). An exception thrown by the handler does not disturb the reactor; it
-   * is rethrown in a microtask, where it surfaces as an uncaught exception. While a handler is
-   * set, {@link events} cannot be used. Events queued before the handler was set are handed to it
-   * first.
+   * Adds a synchronous event listener and returns the function that removes it. Every event is
+   * passed to it as it happens, with no queueing (the fast path). Any number of listeners (and
+   * {@link events} iterators) can subscribe: each sees every event from its subscription on, in
+   * the same order, listeners in the order they were added. Events emitted while nobody listened
+   * are handed to the first subscriber first.
+   *
+   * An exception thrown by a listener does not disturb the reactor or the other listeners: the
+   * event still reaches the rest, the listener stays subscribed, and the exception is rethrown in
+   * a microtask, where it surfaces as an uncaught exception. With several listeners, an event
+   * that a listener causes (for example `no-such-peer` from a `send` inside it) reaches the
+   * listeners once the current event has reached all of them; with one, at once, inside the call.
+   * A listener removed during a dispatch gets nothing more, not even the current event.
    *
    * `onMessage`, when given, receives every message instead of `handler`, as
-   * `(peer, message, size)`, with no event object made per message: the fastest way to consume a
-   * flood of small messages. Order is kept: a peer's messages come after its `connected` or
-   * `accepted` event and before its `disconnected` event, exactly as `message` events would.
-   * Its exceptions are treated like the handler's.
+   * `(peer, message, size)`, with no event object made per message when it is the only
+   * subscriber: the fastest way to consume a flood of small messages. Order is kept: a peer's
+   * messages come after its `connected` or `accepted` event and before its `disconnected` event,
+   * exactly as `message` events would. Its exceptions are treated like the handler's.
    *
    * @example
    * ```ts
-   * reactor.onEvent(
+   * const stop = reactor.onEvent(
    *   (event) => console.log(event.type, event.peer),
    *   (peer, message) => handle(peer, message),
    * );
+   * stop(); // removes this listener only
    * ```
    */
-  onEvent(handler: (event: ReactorEvent<M>) => void, onMessage?: MessageHandler<M>): void {
-    this.queue.setHandler(handler, onMessage);
+  onEvent(handler: (event: ReactorEvent<M>) => void, onMessage?: MessageHandler<M>): () => void {
+    return this.queue.addListener(handler, onMessage);
   }
 
   /**
-   * The events as a bounded async iterable (capacity `eventCapacity`). Ends after shutdown once
-   * every queued event has been consumed. Only one consumer at a time.
+   * The events as a bounded async iterable: each call is a new subscriber with its own queue of
+   * `eventCapacity` events, and sees every event from the call on. While any iterator's queue is
+   * full, the reactor stops reading from the sockets whose messages would go into it: a slow
+   * iterator slows every peer's input down, for every subscriber. Ending the iteration (`break`,
+   * or `return()`) unsubscribes it. Ends after shutdown once every queued event was consumed.
+   * Several `next()` calls may wait at once; they settle in order.
    */
   events(): AsyncIterableIterator<ReactorEvent<M>> {
     return this.queue.iterator();
@@ -420,7 +467,7 @@ export class Reactor<M> {
     return this.events();
   }
 
-  /** Events waiting in the queue. */
+  /** Events waiting: in the longest iterator queue, or kept while nobody listens. */
   get queuedEvents(): number {
     return this.queue.size;
   }
@@ -428,7 +475,7 @@ export class Reactor<M> {
   // ------------------------------------------------------------------ the peer registry
 
   private accept(conn: Connection): void {
-    if (this.shutdownPromise !== undefined || this.inboundCount >= this.maxInbound) {
+    if (this.stopping || this.inboundCount >= this.maxInbound) {
       if (this.log.enabled) {
         this.log.write(
           'debug',
@@ -577,6 +624,7 @@ export class Reactor<M> {
       queuedEvents: this.queue.size,
       eventCapacity: this.queue.capacity,
       totals: { bytesIn, bytesOut, messagesIn, messagesOut },
+      disconnects: { ...this.disconnects },
       peerStats: peers,
     };
   }
@@ -613,6 +661,6 @@ export class Reactor<M> {
   }
 
   private assertRunning(): void {
-    if (this.shutdownPromise !== undefined) throw shutdownError();
+    if (this.stopping) throw shutdownError();
   }
 }
