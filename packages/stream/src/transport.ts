@@ -23,6 +23,16 @@ export interface ConnectionHandler {
    */
   onDrain(): void;
   /**
+   * Optional. While the owner waits for {@link onDrain}: the transport passed on part of what it
+   * holds (the kernel took a slice of a large write, a simulated link carried some bytes), so the
+   * connection is slow but not stuck. The reactor counts it as write progress, so that a reader
+   * taking a large message at a steady pace is not dropped as write-stale. Adapters that can tell
+   * call it each time bytes leave (TCP: each write slice taken; how often is up to the kernel, which
+   * wakes a blocked writer when about a third of its send buffer is free); others never do, and then
+   * only `onDrain` counts as progress.
+   */
+  onProgress?(): void;
+  /**
    * The remote side finished sending (end of stream, a TCP FIN). The connection can still write;
    * the owner calls {@link Connection.end} or {@link Connection.close} when it is done.
    */
@@ -46,7 +56,8 @@ export interface Connection {
   /**
    * Attaches the handler and starts delivering events. Called once; nothing is delivered before
    * it. Events that happened before it (an error, the remote closing) are reported through the
-   * handler as soon as it is attached, possibly during this call.
+   * handler as soon as it is attached, possibly during this call. A second call throws a
+   * `PeerlinkError` with code `ERR_ALREADY_STARTED` and changes nothing.
    */
   start(handler: ConnectionHandler): void;
   /**

@@ -12,7 +12,7 @@ import {
   parseAddress,
   type Transport,
 } from '@peerlink/stream';
-import { onreadOption, TcpConnection, takeOverEnd } from './connection.js';
+import { ONREAD_SUPPORTED, onreadOption, wrapSocket } from './socket-connection.js';
 import { TcpErrorCodes } from './errors.js';
 
 /** What a connector is given besides the target. */
@@ -177,7 +177,6 @@ function connectOne(
       noDelay: true,
       ...(mode === 'onread' ? { onread: onreadOption } : {}),
     });
-    if (mode !== 'handover') takeOverEnd(socket);
     socket.pause();
     // Attached at creation and kept until the connection's own listener replaces it: no error is
     // ever unhandled.
@@ -255,22 +254,13 @@ export function directConnector(options: DirectConnectorOptions = {}): Connector
 
 /**
  * The connection for a socket: addresses read from the socket (`fallbackRemote` when it has no
- * remote address; `undefined` without one). The transport's own placeholder `'error'` listener
- * goes once the connection's is on (a socket always has one), so that a socket keeps a single
- * listener rather than an array of two.
+ * remote address; without one, `undefined`). The transport's own placeholder `'error'` listener
+ * goes once the connection's is on (a socket always has one).
  */
-function wrap(socket: Duplex, fallbackRemote: string, usesOnread: boolean): TcpConnection;
-function wrap(
-  socket: Duplex,
-  fallbackRemote: undefined,
-  usesOnread: boolean,
-): TcpConnection | undefined;
-function wrap(
-  socket: Duplex,
-  fallbackRemote: string | undefined,
-  usesOnread: boolean,
-): TcpConnection | undefined {
-  const connection = TcpConnection.fromSocket(socket, fallbackRemote, usesOnread);
+function wrap(socket: Duplex, fallbackRemote: string | undefined, usesOnread: boolean) {
+  const s = socket as Duplex & { remoteAddress?: unknown };
+  const options = typeof s.remoteAddress === 'string' || fallbackRemote === undefined ? {} : { remoteAddress: fallbackRemote };
+  const connection = wrapSocket(socket, options, usesOnread, true);
   if (connection !== undefined) socket.off('error', noop);
   return connection;
 }
@@ -315,7 +305,6 @@ async function listen(address: string, handler: ListenHandler): Promise<Listener
     );
   });
   server.on('connection', (socket: net.Socket) => {
-    takeOverEnd(socket);
     socket.on('error', noop);
     const connection = wrap(socket, undefined, false);
     // No remote address: reset before we got to it, the peer is gone, nothing to report.
@@ -357,7 +346,9 @@ async function listen(address: string, handler: ListenHandler): Promise<Listener
 export function tcpTransport(options: TcpTransportOptions = {}): Transport {
   const lookup = options.lookup ?? defaultLookup;
   const custom = options.connector;
-  const mode: DirectMode = (options.readMode ?? 'onread') === 'onread' ? 'onread' : 'data';
+  // Where `onread` does not work (Bun, Deno), reads go through 'data' events whatever was asked.
+  const mode: DirectMode =
+    (options.readMode ?? 'onread') === 'onread' && ONREAD_SUPPORTED ? 'onread' : 'data';
   const onread = custom === undefined && mode === 'onread';
 
   async function connect(target: string, connectOptions?: ConnectOptions): Promise<Connection> {
@@ -389,7 +380,7 @@ export function tcpTransport(options: TcpTransportOptions = {}): Transport {
       throw connectError(target, error);
     }
     socket.pause();
-    return wrap(socket, target, onread);
+    return wrap(socket, target, onread) as Connection;
   }
 
   return { listen, connect };
