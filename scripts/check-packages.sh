@@ -2,7 +2,8 @@
 # Checks every public package (packages/* whose package.json is not "private": true) as it would
 # be published: packs it with pnpm (so `workspace:^` ranges become real versions and only the
 # `files` are included), then runs publint and @arethetypeswrong/cli (profile esm-only: the
-# packages are ESM only, so the CommonJS resolutions are not checked) on each tarball.
+# packages are ESM only, so the CommonJS resolutions are not checked) on each tarball, and
+# scripts/check-tarballs.mjs (README, LICENSE, metadata, every exported file and its types).
 # Fails if either tool reports an error for any package. Run after `pnpm build`.
 # The tools are devDependencies of the private @peerlink/docs package.
 set -uo pipefail
@@ -38,6 +39,7 @@ if ! "${PNPM[@]}" -r "${filters[@]}" pack --pack-destination "$tmp" >"$tmp/pack.
 fi
 
 failed=()
+node scripts/check-tarballs.mjs "$tmp" || failed+=("check-tarballs (README, LICENSE, metadata, exports)")
 for tarball in "$tmp"/*.tgz; do
   label=$(basename "$tarball" .tgz)
   printf '\n--- %s: publint\n' "$label"

@@ -17,7 +17,21 @@ export {
 } from './bytes.js';
 export type { Codec, Decoded, DecodeResult, Malformed, NeedMoreData } from './codec.js';
 export { decoded, incomplete, malformed } from './codec.js';
-export { ErrorCodes, PeerlinkError, type PeerlinkErrorOptions } from './errors.js';
+export {
+  COMPACT_SIZE_INCOMPLETE,
+  COMPACT_SIZE_MALFORMED,
+  compactSizeSize,
+  MAX_COMPACT_SIZE,
+  readCompactSize,
+  writeCompactSize,
+} from './compact-size.js';
+export {
+  type ErrorCode,
+  ErrorCodes,
+  invalidArgument,
+  PeerlinkError,
+  type PeerlinkErrorOptions,
+} from './errors.js';
 export {
   type BodyCodec,
   type LengthPrefix,

@@ -1,5 +1,6 @@
 /**
- * The consumer check: the packages as a user gets them. Packs every public package, installs the
+ * The consumer check: the packages as a user gets them, the way the README's "In your own project"
+ * says until the first release. Packs every public package with `scripts/pack.sh`, installs the
  * tarballs with npm into a scratch project outside the workspace, then imports the umbrella and a
  * single package from plain ESM JavaScript (which exchanges a message over TCP on 127.0.0.1) and
  * from TypeScript (type-checked with the workspace's tsc, strict + exactOptionalPropertyTypes).
@@ -45,15 +46,21 @@ function publicPackages(): string[] {
   return names;
 }
 
-/** pnpm: the running one when the tests run under pnpm, else the pinned one through npx. */
-function pnpm(): [string, string[]] {
-  const execPath = process.env.npm_execpath;
-  if (execPath !== undefined && /pnpm/.test(execPath)) {
-    return execPath.endsWith('.js') || execPath.endsWith('.cjs')
-      ? [process.execPath, [execPath]]
-      : [execPath, []];
-  }
-  return ['npx', ['-y', 'pnpm@12.21.0']];
+/**
+ * The README's commands for installing before the first release: build, `bash scripts/pack.sh
+ * <dir>`, then `cd <project> && npm install <dir>/*.tgz`. Returns the pack and install lines.
+ */
+function readmeInstall(): { pack: string; install: string } {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const start = readme.indexOf('\n### In your own project\n');
+  expect(start, 'README section "In your own project"').toBeGreaterThan(0);
+  const block = /```sh\n([\s\S]*?)```/.exec(readme.slice(start))![1]!.trim().split('\n');
+  expect(block[0]).toBe('npx -y pnpm@12.21.0 install && npx -y pnpm@12.21.0 build');
+  const dir = /^bash scripts\/pack\.sh (\S+)$/.exec(block[1]!)?.[1];
+  expect(dir, block[1]).toBeDefined();
+  expect(block[2]).toMatch(new RegExp(`^cd \\S+ && npm install ${dir}/\\*\\.tgz$`));
+  expect(block).toHaveLength(3);
+  return { pack: block[1]!, install: block[2]! };
 }
 
 const consumerJs = `
@@ -136,19 +143,9 @@ describe('the packed packages, installed outside the workspace', () => {
     build();
     names = publicPackages();
     const tarballs = join(scratch, 'tarballs');
-    const [bin, pre] = pnpm();
-    sh(
-      bin,
-      [
-        ...pre,
-        '-r',
-        ...names.flatMap((n) => ['--filter', n]),
-        'pack',
-        '--pack-destination',
-        tarballs,
-      ],
-      root,
-    );
+    // The README's lines, with its directories replaced by scratch ones.
+    const { pack } = readmeInstall();
+    sh('bash', [...pack.split(' ').slice(1, -1), tarballs], root);
     const project = join(scratch, 'project');
     sh('mkdir', ['-p', project], scratch);
     writeFileSync(
@@ -200,7 +197,7 @@ describe('the packed packages, installed outside the workspace', () => {
 
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-  it('installs every public package from its tarball', () => {
+  it('installs every public package from its tarball, with README and LICENSE', () => {
     expect(names).toContain('peerlink');
     expect(names).toContain('@peerlink/codec');
     for (const name of names) {
@@ -211,6 +208,11 @@ describe('the packed packages, installed outside the workspace', () => {
       };
       for (const range of Object.values(pkg.dependencies ?? {}))
         expect(range).not.toMatch(/^workspace:/);
+      for (const file of ['README.md', 'LICENSE'])
+        expect(
+          existsSync(join(scratch, 'project/node_modules', name, file)),
+          `${name} ${file}`,
+        ).toBe(true);
     }
   });
 

@@ -1,5 +1,5 @@
 /** Error codes raised or reported by the reactor (all on `PeerlinkError`). */
-export const ReactorErrorCodes = {
+export const ReactorErrorCodes = Object.freeze({
   /** A command named a peer that does not exist or no longer does. */
   NO_SUCH_PEER: 'ERR_NO_SUCH_PEER',
   /** An outbound connect did not complete within `connectTimeout`. */
@@ -12,4 +12,7 @@ export const ReactorErrorCodes = {
   PEER_DISCONNECTED: 'ERR_PEER_DISCONNECTED',
   /** Binding a listen address failed; `cause` holds the transport's error (e.g. `EADDRINUSE`). */
   LISTEN_FAILED: 'ERR_LISTEN_FAILED',
-} as const;
+} as const);
+
+/** One of the {@link ReactorErrorCodes} values. */
+export type ReactorErrorCode = (typeof ReactorErrorCodes)[keyof typeof ReactorErrorCodes];

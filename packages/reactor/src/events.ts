@@ -1,4 +1,5 @@
-import type { PeerlinkError } from '@peerlink/codec';
+import type { PeerlinkError, StreamErrorCode, TransportError } from '@peerlink/stream';
+import type { ReactorErrorCode } from './errors.js';
 
 /**
  * A peer's id: unique for the life of the process and strictly increasing, never reused, even
@@ -12,14 +13,14 @@ export type DisconnectReason =
   | { readonly kind: 'requested' }
   /** The peer closed the connection (end of stream). */
   | { readonly kind: 'left' }
-  /** The peer sent bytes our codec rejects, or broke a receive limit. */
-  | { readonly kind: 'codec-violation'; readonly error: PeerlinkError }
+  /** The peer sent bytes our codec rejects, or broke a receive limit (`error.code` says which). */
+  | { readonly kind: 'codec-violation'; readonly error: PeerlinkError<StreamErrorCode> }
   /** The peer did not read our data within `txTimeout`. */
   | { readonly kind: 'write-stale' }
   /** The peer started a message and did not complete it within `messageTimeout`. */
   | { readonly kind: 'read-stale' }
   /** The transport failed (for example a reset: `error.code === 'ECONNRESET'`). */
-  | { readonly kind: 'error'; readonly error: Error };
+  | { readonly kind: 'error'; readonly error: TransportError };
 
 /** Every event a reactor emits, discriminated by `type`. Events of one peer come in order. */
 export type ReactorEvent<M> =
@@ -33,7 +34,12 @@ export type ReactorEvent<M> =
       readonly localAddress: string;
     }
   /** An outbound connect failed (refused, timed out, aborted, proxy failure, ...). */
-  | { readonly type: 'connect-failed'; readonly target: string; readonly error: Error }
+  | {
+      readonly type: 'connect-failed';
+      readonly target: string;
+      /** `ERR_CONNECT_TIMEOUT`, `ERR_ABORTED`, `ERR_SHUTDOWN`, or the transport's error. */
+      readonly error: PeerlinkError<ReactorErrorCode> | TransportError;
+    }
   /** A remote peer connected to one of our listeners. */
   | {
       readonly type: 'accepted';
@@ -53,7 +59,7 @@ export type ReactorEvent<M> =
   /** A peer that refused a message can take more now. */
   | { readonly type: 'drained'; readonly peer: PeerId }
   /** A listener failed to accept a connection (for example `EMFILE`); it keeps listening. */
-  | { readonly type: 'listen-error'; readonly address: string; readonly error: Error }
+  | { readonly type: 'listen-error'; readonly address: string; readonly error: TransportError }
   /**
    * Opt-in (`telemetry: true`): a peer's send buffer changed. The `delta`s of one peer's events
    * add up to its `bytesQueued`.

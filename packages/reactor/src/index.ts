@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-export { ReactorErrorCodes } from './errors.js';
+export { type ReactorErrorCode, ReactorErrorCodes } from './errors.js';
 export type {
   DisconnectReason,
   MessageHandler,

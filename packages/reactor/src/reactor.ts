@@ -1,16 +1,19 @@
 import { type Codec, ErrorCodes, PeerlinkError } from '@peerlink/codec';
 import {
+  abortable,
   type Connection,
   type ConnectionHandler,
+  codeOf,
   type Listener,
   MessageStream,
   parseAddress,
   resolveStreamConfig,
   type StreamConfig,
   type StreamConfigOptions,
+  type StreamErrorCode,
   type Transport,
 } from '@peerlink/stream';
-import { ReactorErrorCodes } from './errors.js';
+import { type ReactorErrorCode, ReactorErrorCodes } from './errors.js';
 import type {
   DisconnectReason,
   MessageHandler,
@@ -395,9 +398,10 @@ export class Reactor<M> {
       pending.timer.unref?.();
       this.connects.add(pending);
       controller.signal.throwIfAborted();
-      conn = await raceAbort(
+      conn = await abortable(
         this.transport.connect(target, { signal: controller.signal }),
         controller.signal,
+        closeLate,
       );
     } catch (cause) {
       this.endConnect(pending, signal, onAbort);
@@ -878,7 +882,7 @@ export class Reactor<M> {
     this.release(p);
   }
 
-  private violation(p: Peer<M>, error: PeerlinkError): void {
+  private violation(p: Peer<M>, error: PeerlinkError<StreamErrorCode>): void {
     if (this.log.enabled) {
       this.log.write(
         'debug',
@@ -1153,7 +1157,7 @@ function positiveInt(field: string, value: number, infinityOk = false): number {
   );
 }
 
-function shutdownError(): PeerlinkError {
+function shutdownError(): PeerlinkError<ReactorErrorCode> {
   return new PeerlinkError(ReactorErrorCodes.SHUTDOWN, 'the reactor is shut down');
 }
 
@@ -1161,37 +1165,11 @@ function noSuchPeer(peer: PeerId): PeerlinkError {
   return new PeerlinkError(ReactorErrorCodes.NO_SUCH_PEER, `no such peer: ${peer}`);
 }
 
+/** Closes a connection that arrived after its connect was aborted. */
+function closeLate(conn: Connection): void {
+  conn.close();
+}
+
 function asError(value: unknown): Error {
   return value instanceof Error ? value : new Error(String(value));
-}
-
-function codeOf(error: Error): string | undefined {
-  const code = (error as { code?: unknown }).code;
-  return typeof code === 'string' ? code : undefined;
-}
-
-/**
- * Settles with `promise`, or rejects with the signal's reason as soon as it aborts, whichever is
- * first; a connection that arrives after the abort is closed so that nothing leaks.
- */
-function raceAbort(promise: Promise<Connection>, signal: AbortSignal): Promise<Connection> {
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (conn) => {
-        signal.removeEventListener('abort', onAbort);
-        if (signal.aborted) {
-          conn.close();
-          reject(signal.reason);
-        } else {
-          resolve(conn);
-        }
-      },
-      (error) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }

@@ -1,6 +1,7 @@
 import { ByteSink, type Codec, ErrorCodes, PeerlinkError } from '@peerlink/codec';
 import { QueuePoints } from '@peerlink/queue-points';
 import { resolveStreamConfig, type StreamConfig, type StreamConfigOptions } from './config.js';
+import type { StreamErrorCode } from './errors.js';
 
 /**
  * Receives each decoded message with its wire size in bytes. Return `false` to stop delivery
@@ -47,7 +48,7 @@ export class MessageStream<M> {
   private rxEnd = 0;
   /** True when `rx` holds undelivered input because the sink asked to stop. */
   private stopped = false;
-  private failure: PeerlinkError | undefined;
+  private failure: PeerlinkError<StreamErrorCode> | undefined;
   /** When the pending partial message began (NaN when none). */
   private partialSince = Number.NaN;
 
@@ -81,7 +82,11 @@ export class MessageStream<M> {
    * returns the same error. A sink that throws ends the stream with `ERR_SINK_FAILURE` and its
    * exception propagates.
    */
-  handleData(chunk: Uint8Array, sink: MessageSink<M>, now = 0): PeerlinkError | undefined {
+  handleData(
+    chunk: Uint8Array,
+    sink: MessageSink<M>,
+    now = 0,
+  ): PeerlinkError<StreamErrorCode> | undefined {
     if (this.failure !== undefined) return this.failure;
     if (chunk.length === 0) return undefined;
     // A Node `Buffer` (a Uint8Array subclass) makes every `subarray` several times slower; decode
@@ -105,7 +110,7 @@ export class MessageStream<M> {
   /**
    * Delivers input kept back after the sink returned `false`. Returns like {@link handleData}.
    */
-  resumeReceive(sink: MessageSink<M>, now = 0): PeerlinkError | undefined {
+  resumeReceive(sink: MessageSink<M>, now = 0): PeerlinkError<StreamErrorCode> | undefined {
     if (this.failure !== undefined) return this.failure;
     if (!this.stopped) return undefined;
     this.stopped = false;
@@ -143,7 +148,7 @@ export class MessageStream<M> {
   }
 
   /** The error that ended the stream, if any. */
-  get error(): PeerlinkError | undefined {
+  get error(): PeerlinkError<StreamErrorCode> | undefined {
     return this.failure;
   }
 
@@ -161,7 +166,7 @@ export class MessageStream<M> {
     offset: number,
     sink: MessageSink<M>,
     now: number,
-  ): PeerlinkError | undefined {
+  ): PeerlinkError<StreamErrorCode> | undefined {
     const end = chunk.length;
     while (offset < end) {
       const size = this.decodeOne(chunk, offset, end, sink);
@@ -241,7 +246,10 @@ export class MessageStream<M> {
    * Decodes messages held in the buffer until it holds only a partial one or the sink stops (then
    * `stopped` stays set, even if the buffer is empty: the caller decides).
    */
-  private drainBuffered(sink: MessageSink<M>, now: number): PeerlinkError | undefined {
+  private drainBuffered(
+    sink: MessageSink<M>,
+    now: number,
+  ): PeerlinkError<StreamErrorCode> | undefined {
     while (this.rxEnd > this.rxStart) {
       const size = this.decodeOne(this.rx, this.rxStart, this.rxEnd, sink);
       if (size < 0) {
@@ -377,7 +385,7 @@ export class MessageStream<M> {
     this.rxStart = 0;
   }
 
-  private fail(error: PeerlinkError): PeerlinkError {
+  private fail(error: PeerlinkError<StreamErrorCode>): PeerlinkError<StreamErrorCode> {
     this.failure = error;
     this.rx = EMPTY;
     this.rxStart = this.rxEnd = 0;
@@ -570,14 +578,14 @@ export class MessageStream<M> {
   }
 }
 
-function rxLimit(held: number, limit: number): PeerlinkError {
+function rxLimit(held: number, limit: number): PeerlinkError<StreamErrorCode> {
   return new PeerlinkError(
     ErrorCodes.RX_LIMIT,
     `a partial message of ${held} bytes cannot complete within the receive limit of ${limit} bytes`,
   );
 }
 
-function tooLarge(size: number, maxSize: number): PeerlinkError {
+function tooLarge(size: number, maxSize: number): PeerlinkError<StreamErrorCode> {
   return new PeerlinkError(
     ErrorCodes.MESSAGE_TOO_LARGE,
     `message of ${size} bytes exceeds maxSize ${maxSize}`,

@@ -11,17 +11,12 @@ import type {
   ListenHandler,
   Transport,
 } from '@peerlink/stream';
+import { codeOf } from '@peerlink/stream';
 import { ByteCollector } from './bytes.js';
 import type { ResolvedOptions } from './options.js';
 
 /** A recorded contract violation, reported when the test ends. */
 type Violations = string[];
-
-/** Error `code` when it is a string, else `undefined`. */
-export function codeOf(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null | undefined)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
 
 /** Throws `message` unless `condition` holds. */
 export function check(condition: unknown, message: string): asserts condition {

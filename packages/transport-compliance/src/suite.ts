@@ -1,6 +1,6 @@
-import { parseAddress } from '@peerlink/stream';
+import { codeOf, parseAddress } from '@peerlink/stream';
 import { assertBytes, pattern, split } from './bytes.js';
-import { check, codeOf, Env, rejectionOf } from './harness.js';
+import { check, Env, rejectionOf } from './harness.js';
 import {
   type ResolvedOptions,
   resolveOptions,

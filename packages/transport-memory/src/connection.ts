@@ -1,5 +1,5 @@
-import { PeerlinkError } from '@peerlink/codec';
 import type { Connection, ConnectionHandler } from '@peerlink/stream';
+import { PeerlinkError } from '@peerlink/stream';
 import { MemoryErrorCodes, resetError } from './errors.js';
 import { type DirectionConfig, MAX_CHUNK } from './options.js';
 import { mixSeed, Prng } from './prng.js';

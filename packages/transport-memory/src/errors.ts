@@ -1,10 +1,10 @@
-import { PeerlinkError } from '@peerlink/codec';
+import { PeerlinkError } from '@peerlink/stream';
 
 /**
  * The codes of the errors the memory transport reports. Transport failures use the POSIX names
  * the TCP adapter reports too, so that code written against one transport works on the other.
  */
-export const MemoryErrorCodes = {
+export const MemoryErrorCodes = Object.freeze({
   /** The connection was reset: by the remote side's `reset()`, or by a `reset` fault. */
   CONNECTION_RESET: 'ECONNRESET',
   /** Nobody listens on the target address, or a `refuse` fault applies to the link. */
@@ -13,7 +13,7 @@ export const MemoryErrorCodes = {
   ADDRESS_IN_USE: 'EADDRINUSE',
   /** `start` was called twice on the same connection. */
   ALREADY_STARTED: 'ERR_ALREADY_STARTED',
-} as const;
+} as const);
 
 /** One of the {@link MemoryErrorCodes} values. */
 export type MemoryErrorCode = (typeof MemoryErrorCodes)[keyof typeof MemoryErrorCodes];

@@ -1,10 +1,10 @@
-import { PeerlinkError } from '@peerlink/codec';
 import {
   type Connection,
   type ConnectOptions,
   formatAddress,
   type Listener,
   type ListenHandler,
+  PeerlinkError,
   parseAddress,
   type Transport,
 } from '@peerlink/stream';

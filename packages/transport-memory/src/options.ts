@@ -1,4 +1,4 @@
-import { ErrorCodes, PeerlinkError } from '@peerlink/codec';
+import { ErrorCodes, PeerlinkError } from '@peerlink/stream';
 
 /** Which direction of a connection a fault applies to. In a network, `a` is the connecting side. */
 export type FaultDirection = 'a-to-b' | 'b-to-a' | 'both';

@@ -1,4 +1,4 @@
-import { PeerlinkError } from '@peerlink/codec';
+import { PeerlinkError } from '@peerlink/stream';
 import { memoryPair } from '@peerlink/transport-memory';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';

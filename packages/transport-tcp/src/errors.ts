@@ -3,7 +3,7 @@
  * `ECONNRESET`, `EPIPE`, `EADDRINUSE`, `EMFILE`, ...), wrapped in a `PeerlinkError` whose `cause`
  * is the original error; the codes below are the ones this package adds.
  */
-export const TcpErrorCodes = {
+export const TcpErrorCodes = Object.freeze({
   /** A target name could not be resolved (the resolver's error, e.g. `ENOTFOUND`, is the cause). */
   DNS: 'ERR_DNS',
   /** A socket error without a code of its own (from a custom duplex); the original is the cause. */
@@ -22,7 +22,7 @@ export const TcpErrorCodes = {
   PROXY_PROTOCOL: 'ERR_PROXY_PROTOCOL',
   /** The socks package's own 30 s handshake timer fired (only without a shorter abort signal). */
   PROXY_TIMEOUT: 'ERR_PROXY_TIMEOUT',
-} as const;
+} as const);
 
 /** One of {@link TcpErrorCodes}. */
 export type TcpErrorCode = (typeof TcpErrorCodes)[keyof typeof TcpErrorCodes];

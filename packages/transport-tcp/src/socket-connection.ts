@@ -1,6 +1,11 @@
 import type { Duplex } from 'node:stream';
-import { PeerlinkError } from '@peerlink/codec';
-import { type Connection, type ConnectionHandler, formatAddress } from '@peerlink/stream';
+import {
+  type Connection,
+  type ConnectionHandler,
+  formatAddress,
+  PeerlinkError,
+  withCode,
+} from '@peerlink/stream';
 import { TcpErrorCodes } from './errors.js';
 
 /** The largest chunk handed to `onData` (the contract asks for at most 64 KiB per call). */
@@ -396,15 +401,9 @@ class SocketConnection implements Connection {
     socket.on('error', noop);
     socket.off('error', socketOnError);
     const error = this.error;
-    if (error === undefined) return handler.onClose(undefined);
-    if (PeerlinkError.isInstance(error)) return handler.onClose(error);
-    const code = (error as { code?: unknown }).code;
-    const wrapped = new PeerlinkError(
-      typeof code === 'string' ? code : (this.errorCode ?? TcpErrorCodes.SOCKET),
-      error.message,
-      { cause: error },
+    handler.onClose(
+      error === undefined ? undefined : withCode(error, this.errorCode ?? TcpErrorCodes.SOCKET),
     );
-    handler.onClose(wrapped);
   }
 }
 

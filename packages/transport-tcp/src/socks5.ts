@@ -1,7 +1,12 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import type net from 'node:net';
-import { ErrorCodes, PeerlinkError } from '@peerlink/codec';
-import { formatAddress, type HostPort, parseAddress } from '@peerlink/stream';
+import {
+  ErrorCodes,
+  formatAddress,
+  type HostPort,
+  PeerlinkError,
+  parseAddress,
+} from '@peerlink/stream';
 import { SocksClient, type SocksClientOptions } from 'socks';
 import { TcpErrorCodes } from './errors.js';
 import { type Connector, connectDirect, type Lookup } from './transport.js';

@@ -1,14 +1,17 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { PeerlinkError } from '@peerlink/codec';
 import {
+  abortable,
   type Connection,
   type ConnectOptions,
+  codeOf,
   formatAddress,
   type HostPort,
   type Listener,
   type ListenHandler,
+  messageOf,
+  PeerlinkError,
   parseAddress,
   type Transport,
 } from '@peerlink/stream';
@@ -76,15 +79,6 @@ export interface TcpTransportOptions {
 
 const defaultLookup: Lookup = (hostname) => dnsLookup(hostname, { all: true, order: 'verbatim' });
 
-function codeOf(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 function noop(): void {}
 
 /** Destroys what a connector handed over after the connect was abandoned (whatever it is). */
@@ -92,30 +86,6 @@ function destroyLate(late: unknown): void {
   try {
     (late as Partial<Duplex> | null)?.destroy?.();
   } catch {}
-}
-
-/** Settles with `promise`, or rejects with `signal.reason` on abort (`late` gets a late value). */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal, late: (v: T) => void): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    let settled = false;
-    const onAbort = () => {
-      settled = true;
-      reject(signal.reason);
-    };
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        if (settled) late(value);
-        else resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        if (!settled) reject(error);
-      },
-    );
-  });
 }
 
 /** The error for a connect whose every attempt failed: `ECONNREFUSED` wins over other codes. */

@@ -1,6 +1,6 @@
 import net from 'node:net';
-import { PeerlinkError } from '@peerlink/codec';
 import type { Connection, Transport } from '@peerlink/stream';
+import { PeerlinkError } from '@peerlink/stream';
 import {
   type Lookup,
   ProxyReplyError,

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { Duplex, PassThrough } from 'node:stream';
-import { PeerlinkError } from '@peerlink/codec';
 import type { Connection } from '@peerlink/stream';
+import { PeerlinkError } from '@peerlink/stream';
 import {
   type Connector,
   directConnector,

@@ -1,11 +1,11 @@
-import { PeerlinkError } from '@peerlink/codec';
+import { codeOf, PeerlinkError } from '@peerlink/stream';
 
 /**
  * The codes of TLS handshake failures. A connect that fails during the handshake rejects with a
  * {@link PeerlinkError} carrying one of these, and the original Node/OpenSSL error as `cause`;
  * failures before the TCP connection is up keep their socket code (`ECONNREFUSED`, ...).
  */
-export const TlsErrorCodes = {
+export const TlsErrorCodes = Object.freeze({
   /** The peer's certificate does not chain to a trusted CA (unknown CA, self-signed, revoked). */
   CERT_UNTRUSTED: 'ERR_TLS_CERT_UNTRUSTED',
   /** A certificate in the chain has expired (ours, as the peer reported it, or the peer's). */
@@ -22,7 +22,7 @@ export const TlsErrorCodes = {
   HANDSHAKE_FAILED: 'ERR_TLS_HANDSHAKE_FAILED',
   /** A socket error that carried no code of its own. */
   SOCKET: 'ERR_TLS_SOCKET',
-} as const;
+} as const);
 
 /** One of {@link TlsErrorCodes}. */
 export type TlsErrorCode = (typeof TlsErrorCodes)[keyof typeof TlsErrorCodes];
@@ -56,12 +56,6 @@ const VERIFY_CODES: Readonly<Record<string, TlsErrorCode>> = {
   ERR_SSL_SSLV3_ALERT_CERTIFICATE_REVOKED: TlsErrorCodes.CERT_REJECTED,
   ERR_SSL_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE: TlsErrorCodes.CERT_REJECTED,
 };
-
-/** The `code` of `error` when it is a string. */
-export function codeOf(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null | undefined)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
 
 /**
  * Turns an error raised while a connection was being set up into the error a connect rejects

@@ -1,17 +1,19 @@
 import net from 'node:net';
 import tls from 'node:tls';
-import { ErrorCodes, PeerlinkError } from '@peerlink/codec';
 import {
   type Connection,
   type ConnectOptions,
+  codeOf,
+  ErrorCodes,
   formatAddress,
   type Listener,
   type ListenHandler,
+  PeerlinkError,
   parseAddress,
   type Transport,
 } from '@peerlink/stream';
 import { tlsConnection } from './connection.js';
-import { acceptError, codeOf, handshakeError } from './errors.js';
+import { acceptError, handshakeError } from './errors.js';
 
 /** PEM text, or its bytes; or several of them (a chain, or several CAs). */
 export type TlsMaterial = string | Uint8Array | ReadonlyArray<string | Uint8Array>;
