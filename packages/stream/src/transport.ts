@@ -31,7 +31,7 @@ export interface ConnectionHandler {
    * wakes a blocked writer when about a third of its send buffer is free); others never do, and then
    * only `onDrain` counts as progress.
    */
-  onProgress?(): void;
+  onProgress?: (() => void) | undefined;
   /**
    * The remote side finished sending (end of stream, a TCP FIN). The connection can still write;
    * the owner calls {@link Connection.end} or {@link Connection.close} when it is done.
@@ -49,7 +49,10 @@ export interface ConnectionHandler {
 
 /** One established connection, as an adapter exposes it. */
 export interface Connection {
-  /** The remote address, `host:port` (IPv6 hosts in brackets: `[::1]:8000`). */
+  /**
+   * The remote address: an opaque string the transport owns (IP transports: `host:port`, IPv6
+   * hosts in brackets: `[::1]:8000`).
+   */
   readonly remoteAddress: string;
   /** The local address, in the same form. */
   readonly localAddress: string;
@@ -105,7 +108,10 @@ export interface ListenHandler {
 
 /** A bound listener. */
 export interface Listener {
-  /** The bound address, `host:port`, with the real port when port 0 was asked for. */
+  /**
+   * The bound address, in the transport's own form (IP transports: `host:port`, with the real port
+   * when port 0 was asked for).
+   */
   readonly address: string;
   /** Stops accepting; connections already accepted are not affected. Idempotent. */
   close(): Promise<void>;
@@ -123,12 +129,14 @@ export interface ConnectOptions {
 /** A way to listen for and open connections: the one interface adapters implement. */
 export interface Transport {
   /**
-   * Binds `address` (`host:port`; port 0 for any free port). Rejects when the address cannot be
+   * Binds `address` (the transport's own form; IP transports: `host:port`, port 0 for any free
+   * port). Rejects when the address cannot be
    * bound (for example `EADDRINUSE`), having released what it opened.
    */
   listen(address: string, handler: ListenHandler): Promise<Listener>;
   /**
-   * Opens a connection to `target` (`host:port`, by IP or name). Resolves once, with a connected
+   * Opens a connection to `target` (the transport's own form; IP transports: `host:port`, by IP
+   * or name). Resolves once, with a connected
    * {@link Connection} not yet started; or rejects once, with an `Error` carrying a `code`.
    */
   connect(target: string, options?: ConnectOptions): Promise<Connection>;

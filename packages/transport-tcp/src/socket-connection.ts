@@ -211,7 +211,10 @@ class SocketConnection implements Connection {
       throw new PeerlinkError(TcpErrorCodes.ALREADY_STARTED, 'connection already started');
     }
     this.handler = handler;
-    if ((this.state & CLOSED) !== 0) return this.report();
+    if ((this.state & CLOSED) !== 0) {
+      this.report();
+      return;
+    }
     if ((this.state & DRAIN_HELD) !== 0) {
       this.state &= ~DRAIN_HELD;
       this.call(handler.onDrain);
@@ -296,7 +299,10 @@ class SocketConnection implements Connection {
     this.rest = undefined;
     const socket = this.socket as Tagged & { resetAndDestroy?: () => unknown };
     if (socket.destroyed) return;
-    if (this.resetFn !== undefined) return this.resetFn();
+    if (this.resetFn !== undefined) {
+      this.resetFn();
+      return;
+    }
     try {
       // Only a TCP socket can send a reset; anything else (a pipe, a custom duplex) is destroyed.
       if (typeof socket.resetAndDestroy === 'function') return void socket.resetAndDestroy();
@@ -455,6 +461,9 @@ export function wrapSocket(
  * copy), each slice the socket takes reported with `onProgress`. For half-close, create the
  * socket with `allowHalfOpen: true`.
  */
-export function socketConnection(socket: Duplex, options: SocketConnectionOptions = {}): Connection {
+export function socketConnection(
+  socket: Duplex,
+  options: SocketConnectionOptions = {},
+): Connection {
   return wrapSocket(socket, options, false) as Connection;
 }

@@ -15,8 +15,8 @@ import {
   parseAddress,
   type Transport,
 } from '@peerlink/stream';
-import { ONREAD_SUPPORTED, onreadOption, wrapSocket } from './socket-connection.js';
 import { TcpErrorCodes } from './errors.js';
+import { ONREAD_SUPPORTED, onreadOption, wrapSocket } from './socket-connection.js';
 
 /** What a connector is given besides the target. */
 export interface ConnectorOptions {
@@ -229,7 +229,10 @@ export function directConnector(options: DirectConnectorOptions = {}): Connector
  */
 function wrap(socket: Duplex, fallbackRemote: string | undefined, usesOnread: boolean) {
   const s = socket as Duplex & { remoteAddress?: unknown };
-  const options = typeof s.remoteAddress === 'string' || fallbackRemote === undefined ? {} : { remoteAddress: fallbackRemote };
+  const options =
+    typeof s.remoteAddress === 'string' || fallbackRemote === undefined
+      ? {}
+      : { remoteAddress: fallbackRemote };
   const connection = wrapSocket(socket, options, usesOnread, true);
   if (connection !== undefined) socket.off('error', noop);
   return connection;

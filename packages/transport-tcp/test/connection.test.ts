@@ -1,7 +1,7 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { PassThrough } from 'node:stream';
 import { formatAddress } from '@peerlink/stream';
-import { readdirSync, readFileSync } from 'node:fs';
 import { socketConnection, tcpTransport } from '@peerlink/transport-tcp';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
