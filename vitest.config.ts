@@ -4,13 +4,19 @@ import { defineConfig } from 'vitest/config';
 
 const packagesDir = fileURLToPath(new URL('./packages/', import.meta.url));
 
-/** Tests import packages by name; point those names at the sources so no build is needed. */
-const alias = Object.fromEntries(
-  readdirSync(packagesDir).map((dir) => [
-    dir === 'peerlink' ? 'peerlink' : `@peerlink/${dir}`,
-    `${packagesDir}${dir}/src/index.ts`,
-  ]),
-);
+/**
+ * Tests import packages by name; point those names at the sources so no build is needed. Subpath
+ * entries come first: a name also matches its subpaths (`peerlink` would catch `peerlink/testing`).
+ */
+const alias = {
+  'peerlink/testing': `${packagesDir}peerlink/src/testing.ts`,
+  ...Object.fromEntries(
+    readdirSync(packagesDir).map((dir) => [
+      dir === 'peerlink' ? 'peerlink' : `@peerlink/${dir}`,
+      `${packagesDir}${dir}/src/index.ts`,
+    ]),
+  ),
+};
 
 export default defineConfig({
   resolve: { alias },

@@ -69,6 +69,42 @@ export function makeMessage(seq, len) {
   return b;
 }
 
+/**
+ * Payloads of 16 KiB or more are handed to the framer as a fresh array per message (both the floor
+ * and peerlink send them by reference, so the sender may not reuse them); smaller ones come from
+ * one reused array per connection (both copy them into their send buffer at once).
+ */
+export const FRESH_PAYLOAD_MIN = 16 * 1024;
+
+/**
+ * Where a user-path sender gets the `Uint8Array` of each message: what an application that sends
+ * byte arrays would do. Small payloads are rewritten in one scratch array (the framer copies them
+ * before `payload` is called again); large ones are fresh, never written after they are handed
+ * over (the framer may still hold them).
+ */
+export class PayloadSource {
+  constructor() {
+    /** @type {Uint8Array | null} */
+    this.scratch = null;
+  }
+
+  /**
+   * @param {number} seq
+   * @param {number} len
+   * @returns {Uint8Array}
+   */
+  payload(seq, len) {
+    if (len >= FRESH_PAYLOAD_MIN) return makeMessage(seq, len);
+    let b = this.scratch;
+    if (b === null || b.length !== len) {
+      b = this.scratch = new Uint8Array(len).fill(0x5a);
+    }
+    putU32(b, 0, seq);
+    putU32(b, len - 4, tailOf(seq, len));
+    return b;
+  }
+}
+
 /** The checksum a receiver of `count` messages of `len` bytes must arrive at. */
 export function expectedChecksum(count, len) {
   let sum = 0;
@@ -106,7 +142,11 @@ export class Verifier {
  *
  * @typedef {object} Conn
  * @property {(len: number, seq: number, tail: number) => void} onMessage set by the worker:
- *   called for every received message with its length and its head and tail words
+ *   called for every received message with its length and its head and tail words, by an
+ *   implementation that parses messages itself (the tuned peerlink row)
+ * @property {(bytes: Uint8Array) => void} onPayload set by the worker: called with each received
+ *   message as a `Uint8Array` (its payload), by an implementation that hands one out per message
+ *   as a user would get it; the worker reads its head and tail words
  * @property {(seq: number, len: number) => boolean} send frames message `seq` of `len` bytes and
  *   queues it; returns false when the sender should wait for {@link Conn.onDrain} (the message
  *   itself is always taken)

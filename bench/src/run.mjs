@@ -5,7 +5,7 @@
 //   --unpinned         do not pin processes with taskset
 //   --runs N           runs per figure (default 5, or 3 with --quick; the median is reported)
 //   --impl a,b         only these implementations (net-raw is always kept, for the ratios)
-//   --workload w1,w2   only these workloads (ids w1..w5, mem1k, mem10k)
+//   --workload w1,w2   only these workloads (ids w1..w5, mem1k, mem10k, lat1k)
 //   --scale F          multiply every message count by F (e.g. 0.01 for a smoke test)
 //   --no-build         skip `tsc -b` at the repository root
 //   --no-core          skip the core micro-benchmark
@@ -40,7 +40,11 @@ const WORKER = join(here, 'worker.mjs');
 /** Where children write CPU profiles (--cpu-prof), or null. */
 let cpuProfDir = /** @type {string | null} */ (null);
 
-const ALL_IMPLS = ['net-raw', 'peerlink', 'ws', 'it-length-prefixed'];
+/**
+ * Every implementation, in table order: a module `src/impl/<name>.mjs` each. `net-raw` (the floor)
+ * comes first; `peerlink` is the library on the user's path, the one the targets are about.
+ */
+const ALL_IMPLS = ['net-raw', 'peerlink', 'peerlink-tuned', 'ws', 'it-length-prefixed'];
 
 /** The SPEC §8 workloads at full size. */
 const WORKLOADS = [
@@ -51,6 +55,19 @@ const WORKLOADS = [
   { id: 'w5', name: 'bulk-1MiB', kind: 'bulk', size: 1024 * 1024, count: 1_000 },
   { id: 'mem1k', name: 'idle-1000-conns', kind: 'mem', size: 12, conns: 1_000 },
   { id: 'mem10k', name: 'idle-10000-conns', kind: 'mem', size: 12, conns: 10_000 },
+  // A 10 ms timer in a node that 1,000 peers flood with 1 KiB messages: how late does it fire?
+  // Only for the floor and peerlink (`impls`).
+  {
+    id: 'lat1k',
+    name: 'timer-lateness-1000-peers',
+    kind: 'lateness',
+    size: 1024,
+    conns: 1_000,
+    seconds: 4,
+    timerMs: 10,
+    prefillMs: 1000,
+    impls: ['net-raw', 'peerlink', 'peerlink-tuned'],
+  },
 ];
 
 function parseArgs(argv) {
@@ -173,6 +190,11 @@ class Child {
   }
 }
 
+/** @param {number} ms */
+function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
 /** Cores for the two processes of a trial: W1 shares one core, the floods use one each. */
 function cores(kind, opts) {
   if (!opts.pinned || kind === 'mem') return { server: undefined, client: undefined };
@@ -240,6 +262,51 @@ async function trial(impl, w, opts) {
       await Promise.all([sender?.stop(), recv.stop()]);
     }
   }
+  if (w.kind === 'lateness') {
+    const job = {
+      impl,
+      size: w.size,
+      conns: w.conns,
+      seconds: w.seconds,
+      timerMs: w.timerMs,
+    };
+    const recv = new Child({ ...job, role: 'lat-recv' }, c.server);
+    let sender;
+    try {
+      const { port } = await recv.next('ready');
+      // The sender floods through the stop and the measured window, and a little past it.
+      const floodSeconds = w.prefillMs / 1000 + w.seconds + 1;
+      sender = new Child({ ...job, seconds: floodSeconds, role: 'lat-send', port }, c.client);
+      await sender.next('connected', limit);
+      await recv.next('accepted', limit);
+      // The receiver starts its timers, is stopped while the sender fills every connection's
+      // receive buffer, then continues into a full backlog with the sender still flooding.
+      recv.send({ type: 'arm' });
+      await recv.next('armed');
+      recv.proc.kill('SIGSTOP');
+      sender.send({ type: 'go' });
+      await sleep(w.prefillMs);
+      const continuedAt = Number(process.hrtime.bigint());
+      recv.proc.kill('SIGCONT');
+      await sleep(w.seconds * 1000);
+      recv.send({ type: 'finish', continuedAt });
+      const done = await recv.next('done', limit);
+      sender.send({ type: 'report' });
+      const sent = await sender.next('sent');
+      return {
+        lateP50: done.lateP50,
+        lateMax: done.lateMax,
+        msgsPerSec: done.msgsPerSec,
+        cpuSender: sent.cpuSeconds,
+        cpuReceiver: done.cpuSeconds,
+        rssSender: sent.peakRss / 2 ** 20,
+        rssReceiver: done.peakRss / 2 ** 20,
+      };
+    } finally {
+      await sender?.stop();
+      await recv.stop();
+    }
+  }
   // Memory per idle connection.
   const job = { impl, size: w.size, conns: w.conns };
   const server = new Child({ ...job, role: 'mem-server' }, c.server);
@@ -258,6 +325,8 @@ async function trial(impl, w, opts) {
       rssPerConnServer: s.rssPerConn,
       heapPerConnClient: k.heapPerConn,
       rssPerConnClient: k.rssPerConn,
+      rssServer: s.peakRss / 2 ** 20,
+      rssClient: k.peakRss / 2 ** 20,
     };
   } finally {
     // The accepting side closes first, so TIME_WAIT stays off the connecting side's ports.
@@ -288,6 +357,7 @@ function machineFacts(opts) {
           tool: 'taskset',
           rtt: 'client and echo server both on CPU 0',
           flood: 'sender on CPU 0, receiver on CPU 1',
+          lateness: 'sender on CPU 0, receiver on CPU 1',
           mem: 'unpinned',
         }
       : 'unpinned',
@@ -351,11 +421,13 @@ async function main() {
   let workloads = WORKLOADS.map((w) =>
     w.kind === 'mem'
       ? { ...w }
-      : {
-          ...w,
-          count: Math.max(10, Math.round(w.count * scale)),
-          warmup: w.warmup === undefined ? undefined : Math.max(10, Math.round(w.warmup * scale)),
-        },
+      : w.kind === 'lateness'
+        ? { ...w, seconds: opts.quick ? 1.5 : w.seconds }
+        : {
+            ...w,
+            count: Math.max(10, Math.round(w.count * scale)),
+            warmup: w.warmup === undefined ? undefined : Math.max(10, Math.round(w.warmup * scale)),
+          },
   );
   if (opts.quick) workloads = workloads.filter((w) => w.id !== 'mem10k');
   if (opts.workloads !== null) {
@@ -388,8 +460,9 @@ async function main() {
   const failures = [];
   for (const w of workloads) {
     samples[w.name] = {};
+    const impls = opts.impls.filter((x) => w.impls === undefined || w.impls.includes(x));
     for (let run = 0; run < opts.runs; run++) {
-      for (const impl of opts.impls) {
+      for (const impl of impls) {
         const t = Date.now();
         try {
           const m = await trial(impl, w, opts);
@@ -441,7 +514,7 @@ async function main() {
     mode: opts.quick ? 'quick' : 'full',
     runsPerFigure: opts.runs,
     machine,
-    workloads: workloads.map(({ id, name, kind, size, count, warmup, conns }) => ({
+    workloads: workloads.map(({ id, name, kind, size, count, warmup, conns, seconds }) => ({
       id,
       name,
       kind,
@@ -449,6 +522,7 @@ async function main() {
       count,
       warmup,
       connections: conns,
+      seconds,
     })),
     implementations: opts.impls,
     skipped,
@@ -475,7 +549,8 @@ async function main() {
     if (wr.length === 0) continue;
     const file = join(outDir, 'charts', `${w.id}-${w.name}.svg`);
     const title = `${w.id} ${w.name}: median of ${opts.runs}${opts.quick ? ' (quick run)' : ''}`;
-    writeFileSync(file, barChart(title, wr, opts.impls, CHART_METRICS[w.kind]));
+    const shown = opts.impls.filter((impl) => wr.some((r) => r.implementation === impl));
+    writeFileSync(file, barChart(title, wr, shown, CHART_METRICS[w.kind]));
     charts.push({ w, file });
   }
   console.log(`results: ${relative(process.cwd(), join(outDir, 'latest.json'))}`);
@@ -518,7 +593,7 @@ function updateReadme(result, tbls, charts, targets) {
     lines.push('');
   }
   if (targets !== null) {
-    lines.push('### Targets (issue 5), this run', '', markdownTable(targets), '');
+    lines.push("### Targets (issue 15, the user's path), this run", '', markdownTable(targets), '');
   }
   lines.push('### Figures', '');
   for (let i = 0; i < tbls.length; i++) {

@@ -8,11 +8,15 @@
 // - 'flood-send': on 'go', sends `count` messages as fast as backpressure allows.
 // - 'mem-server' / 'mem-client': opens `conns` idle connections; on 'measure', reports heap and
 //   RSS above the baseline taken before the first connection.
+// - 'lat-recv' / 'lat-send': `conns` connections from the sender flood the receiver for `seconds`
+//   (every connection as fast as backpressure allows); the receiver runs a chain of `timerMs`
+//   timers and reports how late each one fired (see 'lat-recv' for how the parent makes the
+//   backlog).
 //
 // Times are process.hrtime (CLOCK_MONOTONIC, shared by every process on the machine), so the
 // parent can subtract the sender's start from the receiver's end.
 
-import { cpuSeconds, expectedChecksum, peakRss, settle, Verifier } from './common.mjs';
+import { cpuSeconds, expectedChecksum, peakRss, settle, u32, Verifier } from './common.mjs';
 
 const job = JSON.parse(process.argv[2] ?? '{}');
 const send = (msg) => process.send?.(msg);
@@ -21,6 +25,17 @@ const now = () => Number(process.hrtime.bigint());
 /** @returns {Promise<import('./common.mjs').Impl>} */
 async function loadImpl(name) {
   return import(`./impl/${name}.mjs`);
+}
+
+/**
+ * Sets the worker's receive callbacks on `conn`: `fn(len, seq, tail)` for every message, whether
+ * the implementation parses messages itself or hands out each one as a `Uint8Array`.
+ * @param {import('./common.mjs').Conn} conn
+ * @param {(len: number, seq: number, tail: number) => void} fn
+ */
+function onReceive(conn, fn) {
+  conn.onMessage = fn;
+  conn.onPayload = (b) => fn(b.length, u32(b, 0), u32(b, b.length - 4));
 }
 
 function stats(cpu0) {
@@ -39,13 +54,13 @@ async function main() {
       const server = await impl.listen((conn) => {
         const v = new Verifier(job.size);
         const cpu0 = cpuSeconds();
-        conn.onMessage = (len, seq, tail) => {
+        onReceive(conn, (len, seq, tail) => {
           v.check(len, seq, tail);
           conn.send(seq, len);
           if (v.next === job.warmup + job.count) {
             send({ type: 'done', ...stats(cpu0), checksum: v.sum, received: v.next });
           }
-        };
+        });
       }, opts);
       send({ type: 'ready', port: server.port });
       break;
@@ -58,7 +73,7 @@ async function main() {
       let seq = 0;
       let t0 = 0;
       let cpu0 = 0;
-      conn.onMessage = (len, s, tail) => {
+      onReceive(conn, (len, s, tail) => {
         const t = now();
         v.check(len, s, tail);
         if (seq >= job.warmup) samples[seq - job.warmup] = (t - t0) / 1000;
@@ -80,7 +95,7 @@ async function main() {
           checksum: v.sum,
           expectedChecksum: expectedChecksum(total, job.size),
         });
-      };
+      });
       process.on('message', (msg) => {
         if (msg?.type !== 'go') return;
         cpu0 = cpuSeconds();
@@ -94,7 +109,7 @@ async function main() {
       const server = await impl.listen((conn) => {
         const v = new Verifier(job.size);
         const cpu0 = cpuSeconds();
-        conn.onMessage = (len, seq, tail) => {
+        onReceive(conn, (len, seq, tail) => {
           v.check(len, seq, tail);
           if (v.next === job.count) {
             const end = now();
@@ -107,16 +122,16 @@ async function main() {
               received: v.next,
             });
           }
-        };
+        });
       }, opts);
       send({ type: 'ready', port: server.port });
       break;
     }
     case 'flood-send': {
       const conn = await impl.connect(job.port, opts);
-      conn.onMessage = () => {
+      onReceive(conn, () => {
         throw new Error('the receiver sent something');
-      };
+      });
       process.on('message', (msg) => {
         if (msg?.type !== 'go') return;
         const cpu0 = cpuSeconds();
@@ -186,6 +201,106 @@ async function main() {
           peakRss: peakRss(),
           conns: conns.length,
         });
+      });
+      send({ type: 'connected' });
+      break;
+    }
+    case 'lat-recv': {
+      let accepted = 0;
+      let received = 0;
+      const server = await impl.listen((conn) => {
+        const v = new Verifier(job.size);
+        onReceive(conn, (len, seq, tail) => {
+          v.check(len, seq, tail);
+          received++;
+        });
+        if (++accepted === job.conns) send({ type: 'accepted' });
+      }, opts);
+      // 'arm' starts a chain of timers, each recording when it was due and when it fired; the
+      // parent then stops this process (SIGSTOP) while the sender fills every connection's
+      // receive buffer, continues it, and after a while sends 'finish' with the time it continued:
+      // only timers due after that count (the stop itself is not the implementation's doing).
+      /** @type {number[]} due and fire times, in pairs */
+      const fired = [];
+      let cpu0 = 0;
+      let received0 = 0;
+      let running = false;
+      process.on('message', (msg) => {
+        if (msg?.type === 'arm') {
+          cpu0 = cpuSeconds();
+          received0 = received;
+          running = true;
+          let due = now() + job.timerMs * 1e6;
+          const fire = () => {
+            const t = now();
+            fired.push(due, t);
+            if (!running) return;
+            due = t + job.timerMs * 1e6;
+            setTimeout(fire, job.timerMs);
+          };
+          setTimeout(fire, job.timerMs);
+          send({ type: 'armed' });
+        } else if (msg?.type === 'finish') {
+          running = false;
+          const late = [];
+          for (let i = 0; i < fired.length; i += 2) {
+            if (fired[i] >= msg.continuedAt) late.push((fired[i + 1] - fired[i]) / 1e6);
+          }
+          late.sort((a, b) => a - b);
+          const seconds = (now() - msg.continuedAt) / 1e9;
+          send({
+            type: 'done',
+            ...stats(cpu0),
+            timers: late.length,
+            lateP50: late[Math.floor(late.length / 2)],
+            lateMax: late[late.length - 1],
+            msgsPerSec: (received - received0) / seconds,
+          });
+        }
+      });
+      send({ type: 'ready', port: server.port });
+      break;
+    }
+    case 'lat-send': {
+      const conns = [];
+      const batch = 200;
+      while (conns.length < job.conns) {
+        const n = Math.min(batch, job.conns - conns.length);
+        const opened = await Promise.all(
+          Array.from({ length: n }, () => impl.connect(job.port, opts)),
+        );
+        conns.push(...opened);
+      }
+      for (const conn of conns) {
+        onReceive(conn, () => {
+          throw new Error('the receiver sent something');
+        });
+      }
+      let cpu0 = 0;
+      let sent = 0;
+      process.on('message', (msg) => {
+        // Asked once the receiver is done (a connection may still wait for its drain).
+        if (msg?.type === 'report') send({ type: 'sent', sent, ...stats(cpu0) });
+        if (msg?.type !== 'go') return;
+        cpu0 = cpuSeconds();
+        const end = now() + job.seconds * 1e9;
+        for (const conn of conns) {
+          let seq = 0;
+          const pump = () => {
+            for (;;) {
+              // The clock is read once per 64 messages.
+              if ((seq & 63) === 0 && now() >= end) return;
+              const more = conn.send(seq, job.size);
+              seq++;
+              sent++;
+              if (!more) {
+                conn.onDrain(pump);
+                return;
+              }
+            }
+          };
+          pump();
+        }
       });
       send({ type: 'connected' });
       break;

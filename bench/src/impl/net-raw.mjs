@@ -1,16 +1,19 @@
 // net-raw: plain node:net with a minimal hand-written u32 little-endian length-prefix framer.
-// This is the Node floor, and it is meant to be genuinely fast, not a straw man:
-// - receive: whole frames are decoded as views into the incoming chunk; only a frame split across
-//   chunks is copied, into one reassembly buffer per connection that is reused and grows
-//   geometrically (allocated only when a split frame first happens);
-// - send: small frames are encoded straight into a 64 KiB write slab; everything written in one
-//   turn of the event loop goes out as one socket write, flushed in a microtask (so a reply
-//   leaves before the loop polls again); bodies larger than half a slab are written as views
-//   without copying, the socket corked around them so that header, body and tail go out as one
-//   writev.
+// This is the Node floor, and it is meant to be genuinely fast, not a straw man. Like a user of
+// any framing library, it hands out every received message as a `Uint8Array` and takes every
+// message to send as one (from `PayloadSource`, as the peerlink user-path row does):
+// - receive: whole frames are handed out as views into the incoming chunk (Node never reuses the
+//   memory of a 'data' chunk, so a view stays valid for as long as its holder keeps it); a frame
+//   split across chunks is assembled straight into a fresh array of its declared length (one
+//   copy), which is then handed out;
+// - send: small payloads are copied straight into a 64 KiB write slab behind their u32 header;
+//   everything written in one turn of the event loop goes out as one socket write, flushed in a
+//   microtask (so a reply leaves before the loop polls again); payloads larger than half a slab
+//   are written by reference (no copy), the socket corked around them so that header and body go
+//   out as one writev.
 
 import net from 'node:net';
-import { FILLER, putU32, tailOf, u32 } from '../common.mjs';
+import { PayloadSource, putU32, u32 } from '../common.mjs';
 
 export const name = 'net-raw';
 
@@ -30,14 +33,17 @@ class RawConn {
     this.scheduled = false;
     this.corked = false;
     this.flushFn = () => this.flush();
-    /** @type {(len: number, seq: number, tail: number) => void} */
-    this.onMessage = () => {};
+    this.payloads = new PayloadSource();
+    /** @type {(bytes: Uint8Array) => void} */
+    this.onPayload = () => {};
     /** @type {(() => void) | null} */
     this.drainCb = null;
-    /** @type {Buffer | null} reassembly buffer for a frame split across chunks */
-    this.rx = null;
-    this.rxHave = 0;
-    this.rxNeed = 0;
+    /** The header of a frame split inside its first 4 bytes. */
+    this.hdr = new Uint8Array(4);
+    this.hdrHave = 0;
+    /** @type {Uint8Array | null} the body of a split frame, assembled in place */
+    this.part = null;
+    this.partHave = 0;
     socket.on('data', (chunk) => this.onData(chunk));
     socket.on('drain', () => {
       const cb = this.drainCb;
@@ -51,61 +57,61 @@ class RawConn {
   onData(chunk) {
     const n = chunk.length;
     let off = 0;
-    if (this.rxHave > 0) {
+    if (this.hdrHave > 0 || this.part !== null) {
       off = this.completeSplit(chunk);
       if (off < 0) return;
     }
+    const buf = chunk.buffer;
+    const base = chunk.byteOffset;
     while (n - off >= 4) {
       const len = u32(chunk, off);
       const end = off + 4 + len;
       if (end > n) break;
-      this.onMessage(len, u32(chunk, off + 4), u32(chunk, end - 4));
+      this.onPayload(new Uint8Array(buf, base + off + 4, len));
       off = end;
     }
     if (off < n) {
-      // Keep the split frame's bytes (header first, the body as it arrives).
       const have = n - off;
-      const need = have >= 4 ? 4 + u32(chunk, off) : 4;
-      this.reserve(Math.max(need, have));
-      this.rx.set(have === n ? chunk : chunk.subarray(off), 0);
-      this.rxHave = have;
-      this.rxNeed = need;
+      if (have < 4) {
+        this.hdr.set(chunk.subarray(off), 0);
+        this.hdrHave = have;
+      } else {
+        this.startPart(u32(chunk, off));
+        this.part.set(chunk.subarray(off + 4), 0);
+        this.partHave = have - 4;
+      }
     }
+  }
+
+  /** @param {number} len the declared body length of a split frame */
+  startPart(len) {
+    this.part = Buffer.allocUnsafe(len);
+    this.partHave = 0;
   }
 
   /** Continues a split frame with `chunk`; returns where the rest begins, or -1 if all taken. */
   completeSplit(chunk) {
     let off = 0;
-    if (this.rxNeed === 4) {
+    if (this.part === null) {
       // Only part of the header is held.
-      const take = Math.min(4 - this.rxHave, chunk.length);
-      this.rx.set(chunk.subarray(0, take), this.rxHave);
-      this.rxHave += take;
+      const take = Math.min(4 - this.hdrHave, chunk.length);
+      this.hdr.set(chunk.subarray(0, take), this.hdrHave);
+      this.hdrHave += take;
       off = take;
-      if (this.rxHave < 4) return -1;
-      this.rxNeed = 4 + u32(this.rx, 0);
-      this.reserve(this.rxNeed);
+      if (this.hdrHave < 4) return -1;
+      this.hdrHave = 0;
+      this.startPart(u32(this.hdr, 0));
     }
-    const take = Math.min(this.rxNeed - this.rxHave, chunk.length - off);
-    this.rx.set(chunk.subarray(off, off + take), this.rxHave);
-    this.rxHave += take;
+    const part = /** @type {Uint8Array} */ (this.part);
+    const take = Math.min(part.length - this.partHave, chunk.length - off);
+    part.set(chunk.subarray(off, off + take), this.partHave);
+    this.partHave += take;
     off += take;
-    if (this.rxHave < this.rxNeed) return -1;
-    const len = this.rxNeed - 4;
-    this.rxHave = 0;
-    this.rxNeed = 0;
-    this.onMessage(len, u32(this.rx, 4), u32(this.rx, len));
+    if (this.partHave < part.length) return -1;
+    this.part = null;
+    this.partHave = 0;
+    this.onPayload(part);
     return off;
-  }
-
-  /** Makes the reassembly buffer hold at least `n` bytes, keeping what it holds. */
-  reserve(n) {
-    if (this.rx !== null && this.rx.length >= n) return;
-    let cap = this.rx === null ? 4096 : this.rx.length;
-    while (cap < n) cap *= 2;
-    const next = Buffer.allocUnsafeSlow(cap);
-    if (this.rx !== null && this.rxHave > 0) next.set(this.rx.subarray(0, this.rxHave), 0);
-    this.rx = next;
   }
 
   /**
@@ -113,40 +119,38 @@ class RawConn {
    * @param {number} len
    */
   send(seq, len) {
+    return this.sendBytes(this.payloads.payload(seq, len));
+  }
+
+  /** Frames and queues one payload; false when the sender should wait for the drain. */
+  sendBytes(payload) {
+    const len = payload.length;
     const total = 4 + len;
     if (total > SLAB / 2) {
-      this.sendLarge(seq, len);
+      this.sendLarge(payload);
     } else {
       if (this.slab === null || SLAB - this.pos < total) this.newSlab();
       const b = /** @type {Buffer} */ (this.slab);
       const o = this.pos;
       putU32(b, o, len);
-      putU32(b, o + 4, seq);
-      if (len <= 64) for (let i = o + 8; i < o + total - 4; i++) b[i] = 0x5a;
-      else FILLER.copy(b, o + 8, 0, len - 8);
-      putU32(b, o + total - 4, tailOf(seq, len));
+      b.set(payload, o + 4);
       this.pos = o + total;
       this.schedule();
     }
     return !this.socket.writableNeedDrain;
   }
 
-  /** A frame too large for the slab: header and tail through the slab, the body as a view. */
-  sendLarge(seq, len) {
+  /** A payload too large for the slab: its header through the slab, the payload by reference. */
+  sendLarge(payload) {
     if (!this.corked) {
       this.corked = true;
       this.socket.cork();
     }
-    if (this.slab === null || SLAB - this.pos < 8) this.newSlab();
-    const b = /** @type {Buffer} */ (this.slab);
-    putU32(b, this.pos, len);
-    putU32(b, this.pos + 4, seq);
-    this.pos += 8;
-    this.writeSlab();
-    this.socket.write(FILLER.subarray(0, len - 8));
-    if (SLAB - this.pos < 4) this.newSlab();
-    putU32(/** @type {Buffer} */ (this.slab), this.pos, tailOf(seq, len));
+    if (this.slab === null || SLAB - this.pos < 4) this.newSlab();
+    putU32(/** @type {Buffer} */ (this.slab), this.pos, payload.length);
     this.pos += 4;
+    this.writeSlab();
+    this.socket.write(payload);
     this.schedule();
   }
 

@@ -1,11 +1,5 @@
-import {
-  lengthPrefixed,
-  MemoryNetwork,
-  type PeerId,
-  Reactor,
-  type ReactorEvent,
-  VirtualScheduler,
-} from 'peerlink';
+import { lengthPrefixed, MemoryNetwork, type PeerId, Reactor, type ReactorEvent } from 'peerlink';
+import { VirtualScheduler } from 'peerlink/testing';
 import { describe, expect, it } from 'vitest';
 
 const codec = lengthPrefixed({ maxSize: 1024 });

@@ -17,6 +17,7 @@ import {
   runWithConnector,
   runWithSocks5Proxy,
 } from 'peerlink';
+import * as testing from 'peerlink/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const codec = lengthPrefixed({ maxSize: 1024 });
@@ -208,7 +209,6 @@ describe('re-exports', () => {
     '@peerlink/stream': streamPkg,
     '@peerlink/reactor': reactorPkg,
     '@peerlink/transport-tcp': tcpPkg,
-    '@peerlink/transport-memory': memoryPkg,
   };
   for (const [name, pkg] of Object.entries(packages)) {
     it(`re-exports every value export of ${name}, identical`, () => {
@@ -216,6 +216,23 @@ describe('re-exports', () => {
       for (const [key, value] of Object.entries(pkg)) expect(umbrella[key], key).toBe(value);
     });
   }
+
+  /** The simulator's test tools: on `peerlink/testing` only. */
+  const testOnly = ['VirtualScheduler', 'realScheduler'];
+
+  it('re-exports the memory transports of @peerlink/transport-memory, not its test tools', () => {
+    const umbrella = peerlink as Record<string, unknown>;
+    for (const [key, value] of Object.entries(memoryPkg)) {
+      if (testOnly.includes(key)) expect(umbrella[key], key).toBeUndefined();
+      else expect(umbrella[key], key).toBe(value);
+    }
+  });
+
+  it('re-exports every value export of @peerlink/transport-memory on `peerlink/testing`', () => {
+    const entry = testing as Record<string, unknown>;
+    for (const [key, value] of Object.entries(memoryPkg)) expect(entry[key], key).toBe(value);
+    for (const key of testOnly) expect(entry[key], key).toBeDefined();
+  });
 
   it('exports `run`, `runWithConnector` and `runWithSocks5Proxy`', () => {
     expect(typeof peerlink.run).toBe('function');

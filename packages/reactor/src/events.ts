@@ -94,7 +94,11 @@ export interface PeerStats {
   readonly direction: 'inbound' | 'outbound';
   readonly remoteAddress: string;
   readonly localAddress: string;
-  /** When the connection was established, in ms since the epoch. */
+  /**
+   * When the connection was established, on the reactor's `clock`, in whole milliseconds (with
+   * the default clock, `performance.now()`: ms since the process started). Its age is
+   * `clock() - connectedAt`.
+   */
   readonly connectedAt: number;
   /** Bytes received. */
   readonly bytesIn: number;

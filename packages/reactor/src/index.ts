@@ -15,9 +15,5 @@ export type {
   SendResult,
 } from './events.js';
 export type { Logger } from './log.js';
-export {
-  type ConnectCommandOptions,
-  Reactor,
-  type ReactorOptions,
-  type ShutdownOptions,
-} from './reactor.js';
+export type { ConnectCommandOptions, ReactorOptions, ShutdownOptions } from './options.js';
+export { Reactor } from './reactor.js';

@@ -29,6 +29,20 @@ describe('reactor observability', () => {
     };
   }
 
+  it('reads every time from the injected clock (`connectedAt`, ages), never the wall clock', async () => {
+    let now = 5_000_000;
+    const clock = () => now;
+    const network = new MemoryNetwork({ seed: 1, defaults: { chunking: false } });
+    const server = new Reactor({ codec: bytesCodec, transport: network.transport(), clock });
+    const client = new Reactor({ codec: bytesCodec, transport: network.transport(), clock });
+    reactors.push(server, client);
+    const [address] = await server.listen('server:0');
+    const peer = await client.connect(address!);
+    expect(client.peerStats(peer)!.connectedAt).toBe(5_000_000);
+    now += 250;
+    expect(client.stats().peerStats[0]!.connectedAt).toBe(5_000_000);
+  });
+
   it('reports in `stats()` exactly what a scripted exchange sent and received', async () => {
     const { server, client, serverEvents, peer, serverPeer } = await pair();
     const sizes = [1, 100, 10_000, 70_000];

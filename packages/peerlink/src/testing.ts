@@ -1,0 +1,9 @@
+/**
+ * Test tools for peerlink applications: the whole in-process simulator of
+ * `@peerlink/transport-memory`, including what the main `peerlink` entry leaves out, the
+ * schedulers (`VirtualScheduler` for simulated time, `realScheduler`) and the fault types
+ * (`Fault`, `StreamFault`, `ConnectFault`, `FaultDirection`). Import it as `peerlink/testing`.
+ *
+ * @packageDocumentation
+ */
+export * from '@peerlink/transport-memory';

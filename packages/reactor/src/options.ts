@@ -1,0 +1,60 @@
+import type { Codec } from '@peerlink/codec';
+import type { StreamConfigOptions, Transport } from '@peerlink/stream';
+import type { Logger } from './log.js';
+
+/** Options of {@link Reactor}. */
+export interface ReactorOptions<M> {
+  /** How messages map to bytes. Its `maxSize` drives every limit. */
+  codec: Codec<M>;
+  /** How connections are made and accepted (TCP, memory, TLS, yours). */
+  transport: Transport;
+  /** Stream limits and timeouts; see `StreamConfigOptions` for the defaults. */
+  config?: StreamConfigOptions;
+  /**
+   * Capacity of the event queue used by {@link Reactor.events}, in events. Default 1024. While it
+   * is full, the reactor stops reading from the sockets whose messages would go into it.
+   */
+  eventCapacity?: number;
+  /** Most inbound connections at once; further ones are closed as they arrive. Default 1024. */
+  maxInbound?: number;
+  /**
+   * Called with each inbound connection's remote and local address before it becomes a peer;
+   * return `false` to close it at once. Default: accept all.
+   */
+  acceptGate?: (remoteAddress: string, localAddress: string) => boolean;
+  /** Receives debug records (connects, disconnects and their reasons, limits hit). */
+  logger?: Logger;
+  /** A name put in front of every log message, to tell reactors in one process apart. */
+  name?: string;
+  /**
+   * How often timeouts and staleness are checked, in milliseconds. Default
+   * `min(1000, txTimeout / 4, messageTimeout / 4)`.
+   */
+  housekeepingInterval?: number;
+  /** How often peer buffers are shrunk, in milliseconds. Default 30000 (30 s). */
+  shrinkInterval?: number;
+  /** The clock, in milliseconds. Default `performance.now`. */
+  clock?: () => number;
+  /**
+   * Emit `outbound-telemetry` events: after each flush of a peer whose send buffer changed, its
+   * free and queued bytes and the change since the previous such event. Default `false`.
+   */
+  telemetry?: boolean;
+  /** Log every message received and every flush at debug level (costly). Default `false`. */
+  trace?: boolean;
+}
+
+/** Options of {@link Reactor.connect}. */
+export interface ConnectCommandOptions {
+  /** Cancels the attempt; the promise rejects with `ERR_ABORTED` and `connect-failed` is emitted. */
+  signal?: AbortSignal;
+}
+
+/** Options of {@link Reactor.shutdown}. */
+export interface ShutdownOptions {
+  /**
+   * How long to keep flushing queued data before closing every connection, in milliseconds.
+   * Default 1000. Use 0 to close at once.
+   */
+  flushTimeout?: number;
+}
