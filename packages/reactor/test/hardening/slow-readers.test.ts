@@ -124,8 +124,7 @@ describe('slow readers of large messages over TCP', () => {
   });
 
   it('drops a reader of 8 MiB messages that stops reading, within `txTimeout` and one housekeeping interval', async () => {
-    // `txTimeout` 1 s: housekeeping every 250 ms. The kernel may still take what the reader's
-    // receive window allowed when it stopped: up to one more step of progress, a few ms later.
+    // `txTimeout` 1 s: housekeeping every 250 ms.
     const { server, port, by } = await tcpServer(1000);
     const accepted = nextAccepted(server);
     const socket = await h.socket(port);
@@ -134,13 +133,15 @@ describe('slow readers of large messages over TCP', () => {
     const disconnected = server.rec.waitFor(isType('disconnected', peer));
     const sending = keepSending(server, peer, pattern(8 * MiB, 2), performance.now() + 10_000);
     await elapse(1500);
+    expect(server.rec.disconnects(peer)).toEqual([]); // steady so far
     const stoppedAt = reader.stop();
     const d = (await disconnected) as Disconnected;
     const after = performance.now() - stoppedAt;
     await sending;
     expect(d.reason.kind).toBe('write-stale');
-    expect(after).toBeGreaterThanOrEqual(1000);
-    expect(after).toBeLessThan(1000 + 250 + 500);
+    // Staleness counts from the last progress, which may precede the stop; the bound is loose
+    // for a loaded machine (the memory network checks it exactly, on simulated time).
+    expect(after).toBeLessThan(1000 + 250 + 1000);
     await by.roundTrip();
   });
 });
