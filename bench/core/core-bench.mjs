@@ -111,7 +111,7 @@ function decodeBench(totalMessages, variant = {}) {
   const t0 = process.hrtime.bigint();
   for (let p = 0; p < periods; p++) {
     for (let c = 0; c < chunks.length; c++) {
-      const err = stream.handleData(chunks[c], sink);
+      const err = stream.handleData(chunks[c], sink, 0);
       if (err !== undefined) throw err;
       if (stream.bufferedBytes > maxBuffered) maxBuffered = stream.bufferedBytes;
       if (stream.rxCapacity > maxCapacity) maxCapacity = stream.rxCapacity;
@@ -169,7 +169,7 @@ function copyAudit() {
     for (let p = 0; p < 10; p++) {
       for (const chunk of chunks) {
         current = chunk;
-        const err = stream.handleData(chunk, () => {});
+        const err = stream.handleData(chunk, () => {}, 0);
         if (err !== undefined) throw err;
         chunksFed++;
       }

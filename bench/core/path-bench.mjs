@@ -4,7 +4,7 @@
 //   node bench/core/path-bench.mjs [--count 20000000]
 //
 // - slab: 16-byte frames written straight into 64 KiB Uint8Array slabs (the floor of any framer);
-// - ByteSink: the same frames through `ByteSink.reserve`, marked per message;
+// - ByteSink: the same frames through a plain `ByteSink`'s `reserve` (the writer codecs get);
 // - MessageStream.queue: with a hand-written codec (prefix included), then with `lengthPrefixed`
 //   and a body codec (the W2 bench's codec);
 // - Reactor.send: the whole send path over a connection whose `write` takes everything at once;
@@ -99,11 +99,7 @@ function slab(n) {
 function sink(n) {
   const s = new ByteSink({ initialCapacity: 65536 });
   for (let i = 0; i < n; i++) {
-    if (s.size >= 65536) {
-      while (s.size > 0) s.take();
-      s.retire();
-    }
-    s.mark();
+    if (s.size >= 65536) s.clear();
     handCodec.encode(i, s);
   }
 }
@@ -179,7 +175,7 @@ function reactorReceive(n) {
 
 const rows = [
   ['slab writes (the floor)', await best(slab)],
-  ['ByteSink.reserve + mark', await best(sink)],
+  ['ByteSink.reserve (a plain writer)', await best(sink)],
   ['MessageStream.queue, hand-written codec', await best(streamQueue(handCodec))],
   ['MessageStream.queue, lengthPrefixed + body codec', await best(streamQueue(bodyCodec))],
   ['Reactor.send (whole send path, no socket)', await best(reactorSend)],

@@ -109,7 +109,7 @@ describe('mesh example', () => {
     const sink = new ByteSink();
     const message = { id: 7, origin: 3, hops: 2, payload: Uint8Array.of(1, 2, 3) };
     gossipCodec.encode(message, sink);
-    const bytes = sink.take();
+    const bytes = sink.peek();
     const decoded = gossipCodec.decode(bytes);
     expect(decoded).toEqual({ kind: 'message', message, consumed: bytes.length });
   });

@@ -11,7 +11,7 @@ import { percentile } from '../src/stats.js';
 function encode(kind: 'ping' | 'pong', n: bigint): Uint8Array {
   const sink = new ByteSink();
   expect(pingPongCodec.encode({ kind, n }, sink)).toBe(12);
-  return sink.take();
+  return sink.peek();
 }
 
 describe('pingpong codec (the Rust example wire format)', () => {

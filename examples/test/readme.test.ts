@@ -38,12 +38,42 @@ describe('README', () => {
     });
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
-    expect(result.stdout.trim().split('\n')).toEqual([
+    const lines = result.stdout.trim().split('\n');
+    expect(lines).toEqual([
       expect.stringMatching(/^peer \d+ says HELLO \(9 bytes on the wire\)$/),
       expect.stringMatching(/^peer \d+ says PEER \(8 bytes on the wire\)$/),
       expect.stringMatching(/^peer \d+ says TO \(6 bytes on the wire\)$/),
       expect.stringMatching(/^peer \d+ says PEER \(8 bytes on the wire\)$/),
     ]);
+    // "It prints the same peer id on all four lines" (ids are unique per process, not per
+    // reactor: packages/peerlink/test/readme-codes.test.ts).
+    expect(new Set(lines.map((l) => l.split(' ')[1])).size).toBe(1);
+  });
+
+  it("the demo's sample output is the shape of what the demo prints, line for line", () => {
+    const readmeText = readme.slice(readme.indexOf('The demo ends like this'));
+    const sample = /```text\n([\s\S]*?)```/.exec(readmeText)![1]!.trimEnd().split('\n');
+    expect(sample[0]).toBe('summary:');
+    // Every figure in the sample stands for any figure; units and plurals may differ.
+    const shape = (line: string) =>
+      new RegExp(
+        `^${line
+          .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+          .replace(/\d[\d,]*(\\\.\d+)?/g, '[\\d,.]+')
+          .replace(/ (µs|ms)\b/g, ' (µs|ms)')
+          .replace(/ B queued/g, ' (B|KiB|MiB) queued')
+          .replace(/(peer|sample|client)s\b/g, '$1s?')}$`,
+      );
+    const result = spawnSync(
+      process.execPath,
+      [`${root}examples/dist/demo.js`, '--clients', '2', '--count', '300'],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
+    expect(result.status).toBe(0);
+    const out = result.stdout.trimEnd().split('\n');
+    const tail = out.slice(out.lastIndexOf('summary:'));
+    expect(tail).toHaveLength(sample.length);
+    for (const [i, line] of sample.entries()) expect(tail[i]).toMatch(shape(line));
   });
 
   it('maps every public item of the Rust crate (SPEC §9)', () => {

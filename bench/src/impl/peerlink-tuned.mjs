@@ -6,10 +6,13 @@
 // is a codec violation, which fails the run): no payload object on either side. The glue (events,
 // 'full' answered by `drained(peer)`) is the user-path row's, in peerlink-glue.mjs.
 
-import { lengthPrefixed, SHARE_MIN } from '@peerlink/codec';
+import { lengthPrefixed } from '@peerlink/codec';
 import { tcpTransport } from '@peerlink/transport-tcp';
 import { FILLER, tailOf, u32, writeMessage } from '../common.mjs';
 import { peerlinkImpl } from './peerlink-glue.mjs';
+
+/** The send queue keeps `writeShared` bytes by reference from this size on (16 KiB). */
+const SHARE_MIN = 16384;
 
 /**
  * Messages are numbers (the sequence number); every message of a workload has `size` bytes.

@@ -1,4 +1,4 @@
-import type { ByteSink } from './sink.js';
+import type { ByteWriter } from './sink.js';
 
 /**
  * A message was decoded: `consumed` bytes at the front of the input made it. The core reads the
@@ -44,9 +44,10 @@ export interface Codec<M> {
   readonly maxSize: number;
 
   /**
-   * Appends the encoded form of `message` to `sink` and returns the number of bytes written.
+   * Appends the encoded form of `message` to `sink` and returns the number of bytes written. In a
+   * stream, `sink` is its send queue; call no other method of the stream from inside `encode`.
    */
-  encode(message: M, sink: ByteSink): number;
+  encode(message: M, sink: ByteWriter): number;
 
   /**
    * Decodes at most one message from the front of `bytes`.

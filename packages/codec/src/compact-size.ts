@@ -1,5 +1,5 @@
 import { ErrorCodes, PeerlinkError } from './errors.js';
-import type { ByteSink } from './sink.js';
+import type { ByteWriter } from './sink.js';
 
 /**
  * Bitcoin's CompactSize unsigned integer (the "varint" of the Bitcoin P2P protocol, not to be
@@ -59,7 +59,7 @@ export function readCompactSize(bytes: Uint8Array, offset: number, end = bytes.l
  * to {@link MAX_COMPACT_SIZE}; anything else throws `PeerlinkError` `ERR_INVALID_ARGUMENT` and
  * writes nothing. Returns the bytes written (1, 3, 5 or 9).
  */
-export function writeCompactSize(sink: ByteSink, value: number): number {
+export function writeCompactSize(sink: ByteWriter, value: number): number {
   if (!Number.isInteger(value) || value < 0 || value > MAX_COMPACT_SIZE) {
     throw new PeerlinkError(
       ErrorCodes.INVALID_ARGUMENT,

@@ -1,5 +1,5 @@
 /**
- * The codec contract for peerlink message types, the byte sink codecs write into, byte readers,
+ * The codec contract for peerlink message types, the byte writer codecs encode into, byte readers,
  * a ready-made length-prefixed codec builder, and the error base class shared by every package.
  *
  * @packageDocumentation
@@ -38,4 +38,4 @@ export {
   type LengthPrefixedOptions,
   lengthPrefixed,
 } from './length-prefixed.js';
-export { ByteSink, type ByteSinkOptions, MAX_VARINT, SHARE_MIN, varintSize } from './sink.js';
+export { ByteSink, type ByteSinkOptions, type ByteWriter, varintSize } from './sink.js';

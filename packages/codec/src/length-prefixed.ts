@@ -1,7 +1,7 @@
 import { readU32BE, readU32LE, readVarint, VARINT_INCOMPLETE, VARINT_MALFORMED } from './bytes.js';
 import { type Codec, type Decoded, type DecodeResult, incomplete, malformed } from './codec.js';
 import { ErrorCodes, PeerlinkError } from './errors.js';
-import { ByteSink, varintSize } from './sink.js';
+import { ByteSink, type ByteWriter, varintSize } from './sink.js';
 
 const EMPTY = new Uint8Array(0);
 const FRAME_INCOMPLETE = -1;
@@ -15,7 +15,7 @@ export type LengthPrefix = 'u32be' | 'u32le' | 'varint';
 /** How a message body maps to bytes, for {@link lengthPrefixed} codecs of typed messages. */
 export interface BodyCodec<M> {
   /** Appends the body of `message` (without prefix) to `sink`. */
-  encode(message: M, sink: ByteSink): void;
+  encode(message: M, sink: ByteWriter): void;
   /**
    * Parses one whole body. `body` is valid only during the call (copy what you keep). Return
    * `undefined` when the body is malformed.
@@ -79,7 +79,7 @@ export function lengthPrefixed<M>(
   const prefixSize = (length: number): number => (varint ? varintSize(length) : 4);
 
   /** Appends the prefix for a body of `length` bytes (checked by the caller against maxSize). */
-  function writePrefix(sink: ByteSink, length: number): number {
+  function writePrefix(sink: ByteWriter, length: number): number {
     if (varint) return sink.writeVarint(length);
     if (length > 0xffffffff) return sink.writeU32BE(length); // throws the range error
     const at = sink.reserve(4);
@@ -144,7 +144,7 @@ export function lengthPrefixed<M>(
     };
     return {
       maxSize,
-      encode(message: Uint8Array, sink: ByteSink): number {
+      encode(message: Uint8Array, sink: ByteWriter): number {
         return writePrefix(sink, message.length) + sink.writeBytes(message);
       },
       decode: (bytes: Uint8Array) => decodeRaw(bytes, 0, bytes.length),
@@ -182,7 +182,7 @@ export function lengthPrefixed<M>(
   }
   const codec: Codec<M> = {
     maxSize,
-    encode(message: M, sink: ByteSink): number {
+    encode(message: M, sink: ByteWriter): number {
       if (sized) {
         // `sizeHint` just sized this message (the stream asks it first): do not size it twice.
         const n = hintValid && message === hinted ? hintedSize : body.size!(message);
@@ -213,9 +213,7 @@ export function lengthPrefixed<M>(
       scratch ??= new ByteSink();
       scratch.clear();
       body.encode(message, scratch);
-      let n = writePrefix(sink, scratch.size);
-      while (scratch.size > 0) n += sink.writeBytes(scratch.take());
-      return n;
+      return writePrefix(sink, scratch.size) + sink.writeBytes(scratch.peek());
     },
     decode(bytes: Uint8Array): DecodeResult<M> {
       return decodeFrame(bytes, 0, bytes.length);

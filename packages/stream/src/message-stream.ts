@@ -1,7 +1,8 @@
-import { ByteSink, type Codec, ErrorCodes, PeerlinkError } from '@peerlink/codec';
+import { type Codec, ErrorCodes, PeerlinkError } from '@peerlink/codec';
 import { QueuePoints } from '@peerlink/queue-points';
 import { resolveStreamConfig, type StreamConfig, type StreamConfigOptions } from './config.js';
 import type { StreamErrorCode } from './errors.js';
+import { SendQueue } from './send-queue.js';
 
 /**
  * Receives each decoded message with its wire size in bytes. Return `false` to stop delivery
@@ -52,7 +53,7 @@ export class MessageStream<M> {
   /** When the pending partial message began (NaN when none). */
   private partialSince = Number.NaN;
 
-  private readonly tx: ByteSink;
+  private readonly tx: SendQueue;
   private readonly points = new QueuePoints();
   private lastProgress = Number.NEGATIVE_INFINITY;
   /** Bytes queued when the current round of `pollTransmit` calls began (0 between rounds). */
@@ -65,7 +66,7 @@ export class MessageStream<M> {
       'rxLimit' in config && config.maxSize === codec.maxSize
         ? (config as StreamConfig)
         : resolveStreamConfig(codec.maxSize, config);
-    this.tx = new ByteSink({
+    this.tx = new SendQueue({
       initialCapacity: this.config.txBufMinSize,
       slabSize: Math.max(SLAB_SIZE, this.config.txBufMinSize),
     });
@@ -85,7 +86,7 @@ export class MessageStream<M> {
   handleData(
     chunk: Uint8Array,
     sink: MessageSink<M>,
-    now = 0,
+    now: number,
   ): PeerlinkError<StreamErrorCode> | undefined {
     if (this.failure !== undefined) return this.failure;
     if (chunk.length === 0) return undefined;
@@ -110,7 +111,7 @@ export class MessageStream<M> {
   /**
    * Delivers input kept back after the sink returned `false`. Returns like {@link handleData}.
    */
-  resumeReceive(sink: MessageSink<M>, now = 0): PeerlinkError<StreamErrorCode> | undefined {
+  resumeReceive(sink: MessageSink<M>, now: number): PeerlinkError<StreamErrorCode> | undefined {
     if (this.failure !== undefined) return this.failure;
     if (!this.stopped) return undefined;
     this.stopped = false;
@@ -485,7 +486,7 @@ export class MessageStream<M> {
    *
    * Queued bytes usually form one run. They form several when a message larger than the free
    * room of the current slab was queued behind unsent ones (the earlier bytes are not copied to
-   * make room), or when the codec appended large bytes by reference (`ByteSink.writeShared`).
+   * make room), or when the codec appended large bytes by reference (`writeShared`).
    * Call it again while {@link hasQueuedData} to take the rest, in order, or stop when the
    * transport is blocked.
    */
@@ -501,7 +502,7 @@ export class MessageStream<M> {
       // Everything is taken. If the room left in the slab could not take another batch as large
       // as this one, start the next batch in a fresh slab rather than split it across two (two
       // transport writes instead of one).
-      if (tx.capacity - tx.length < this.batch) tx.retire();
+      if (tx.room < this.batch) tx.retire();
       this.batch = 0;
     }
     return bytes;
@@ -574,7 +575,7 @@ export class MessageStream<M> {
       const floor = this.config.txBufMinSize;
       // Only the current slab is resized (never below what it holds); earlier runs of queued
       // bytes are views that go when taken.
-      const open = this.tx.length - this.tx.head;
+      const open = this.tx.openBytes;
       if (txCap > floor) {
         const target = Math.max(floor, Math.floor(txCap / 4) * 3, open);
         if (target < txCap) this.tx.resize(target);

@@ -20,7 +20,7 @@ describe('MessageStream with a codec that has `decodeAt`', () => {
     const stream = new MessageStream(codec);
     const got: number[] = [];
     const chunk = Uint8Array.of(0, 0, 0, 1, 0, 0, 0, 2, 0, 0);
-    expect(stream.handleData(chunk, (m) => void got.push(m))).toBeUndefined();
+    expect(stream.handleData(chunk, (m) => void got.push(m), 0)).toBeUndefined();
     expect(got).toEqual([1, 2]);
     expect(calls).toEqual([
       [10, 0, 10],
@@ -28,7 +28,7 @@ describe('MessageStream with a codec that has `decodeAt`', () => {
       [10, 8, 10],
     ]);
     // The split message completes from the reassembly buffer, still through `decodeAt`.
-    expect(stream.handleData(Uint8Array.of(0, 3), (m) => void got.push(m))).toBeUndefined();
+    expect(stream.handleData(Uint8Array.of(0, 3), (m) => void got.push(m), 0)).toBeUndefined();
     expect(got).toEqual([1, 2, 3]);
   });
 
@@ -40,7 +40,7 @@ describe('MessageStream with a codec that has `decodeAt`', () => {
       decodeAt: (_bytes, offset, end) => decoded(0, end - offset + 1),
     };
     const stream = new MessageStream(codec);
-    expect(stream.handleData(Uint8Array.of(1, 2), () => {})).toMatchObject({
+    expect(stream.handleData(Uint8Array.of(1, 2), () => {}, 0)).toMatchObject({
       code: 'ERR_CODEC_FAILURE',
     });
   });

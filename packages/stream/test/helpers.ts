@@ -29,7 +29,7 @@ export function encodeAll<M>(
 ): { wire: Uint8Array; sizes: number[] } {
   const sink = new ByteSink({ initialCapacity: 64 });
   const sizes = messages.map((m) => codec.encode(m, sink));
-  return { wire: sink.take().slice(), sizes };
+  return { wire: sink.peek().slice(), sizes };
 }
 
 /** Concatenates byte arrays. */

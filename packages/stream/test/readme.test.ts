@@ -45,9 +45,13 @@ describe('README examples', () => {
     stream.queue(new TextEncoder().encode('hello'), performance.now());
     const bytes = stream.pollTransmit(performance.now());
     const got: [string, number][] = [];
-    const error = stream.handleData(bytes!, (message, size) => {
-      got.push([new TextDecoder().decode(message), size]);
-    });
+    const error = stream.handleData(
+      bytes!,
+      (message, size) => {
+        got.push([new TextDecoder().decode(message), size]);
+      },
+      0,
+    );
     expect(error).toBeUndefined();
     expect(got).toEqual([['hello', 9]]);
   });

@@ -52,14 +52,14 @@ function deliver<M>(
   const drain = () => {
     for (let guard = 0; stream.hasBufferedInput; guard++) {
       if (guard > 1_000_000) throw new Error('resumeReceive does not progress');
-      const e = stream.resumeReceive(sink);
+      const e = stream.resumeReceive(sink, 0);
       if (e !== undefined) return e;
     }
     return undefined;
   };
   for (let j = 0; j < chunks.length; j++) {
     const c = chunks[j]!;
-    let e = stream.handleData(c, sink);
+    let e = stream.handleData(c, sink, 0);
     // The chunk is only lent: scribbling over it afterwards must not matter.
     c.fill(0xee);
     if (e === undefined && (resumeNow.length === 0 || resumeNow[j % resumeNow.length])) e = drain();
@@ -222,8 +222,8 @@ describe('MessageStream receive: arbitrary input', () => {
               return stops.length === 0 || !stops[n++ % stops.length];
             };
             for (const c of chunks) {
-              let e = stream.handleData(c, sink);
-              while (e === undefined && stream.hasBufferedInput) e = stream.resumeReceive(sink);
+              let e = stream.handleData(c, sink, 0);
+              while (e === undefined && stream.hasBufferedInput) e = stream.resumeReceive(sink, 0);
               if (e !== undefined) {
                 if (error !== undefined) expect(e).toBe(error); // one violation, repeated
                 error = e;
@@ -261,9 +261,9 @@ describe('MessageStream receive: limits', () => {
       else new DataView(frame.buffer).setUint32(0, bodyLength, prefix === 'u32le');
       const stream = new MessageStream(codec);
       for (let i = 0; i < prefixLength - 1; i++) {
-        expect(stream.handleData(frame.subarray(i, i + 1), () => {})).toBeUndefined();
+        expect(stream.handleData(frame.subarray(i, i + 1), () => {}, 0)).toBeUndefined();
       }
-      const error = stream.handleData(frame.subarray(prefixLength - 1, prefixLength), () => {});
+      const error = stream.handleData(frame.subarray(prefixLength - 1, prefixLength), () => {}, 0);
       expect(error?.code).toBe('ERR_MALFORMED_MESSAGE');
       expect(stream.bufferedBytes).toBe(0);
     });
@@ -281,24 +281,24 @@ describe('MessageStream receive: limits', () => {
     const stream = new MessageStream(neverEnding(100), { rxBufMaxSize: 2 });
     expect(stream.config.rxLimit).toBe(200);
     for (let i = 1; i < 200; i++) {
-      expect(stream.handleData(Uint8Array.of(i), () => {})).toBeUndefined();
+      expect(stream.handleData(Uint8Array.of(i), () => {}, 0)).toBeUndefined();
       expect(stream.bufferedBytes).toBe(i);
       expect(stream.rxCapacity).toBeLessThanOrEqual(200);
     }
-    expect(stream.handleData(Uint8Array.of(0), () => {})?.code).toBe('ERR_RX_LIMIT');
+    expect(stream.handleData(Uint8Array.of(0), () => {}, 0)?.code).toBe('ERR_RX_LIMIT');
     expect(stream.bufferedBytes).toBe(0);
   });
 
   test('a chunk bigger than the receive limit with no message end fails without buffering it', () => {
     const stream = new MessageStream(neverEnding(100));
-    expect(stream.handleData(new Uint8Array(65536), () => {})?.code).toBe('ERR_RX_LIMIT');
+    expect(stream.handleData(new Uint8Array(65536), () => {}, 0)?.code).toBe('ERR_RX_LIMIT');
     expect(stream.rxCapacity).toBe(0);
   });
 
   test('a partial message fed large chunks never takes the buffer past the limit', () => {
     const stream = new MessageStream(neverEnding(1000), { rxBufMaxSize: 3 });
-    expect(stream.handleData(new Uint8Array(10), () => {})).toBeUndefined();
-    expect(stream.handleData(new Uint8Array(65536), () => {})?.code).toBe('ERR_RX_LIMIT');
+    expect(stream.handleData(new Uint8Array(10), () => {}, 0)).toBeUndefined();
+    expect(stream.handleData(new Uint8Array(65536), () => {}, 0)?.code).toBe('ERR_RX_LIMIT');
     expect(stream.rxCapacity).toBe(0);
   });
 
@@ -306,8 +306,8 @@ describe('MessageStream receive: limits', () => {
     const codec = lengthPrefixed({ maxSize: 16 * 1024 * 1024 });
     const stream = new MessageStream(codec);
     const prefix = Uint8Array.of(0x00, 0xff, 0xff, 0xf0); // declares almost 16 MiB
-    expect(stream.handleData(prefix, () => {})).toBeUndefined();
-    expect(stream.handleData(new Uint8Array(100), () => {})).toBeUndefined();
+    expect(stream.handleData(prefix, () => {}, 0)).toBeUndefined();
+    expect(stream.handleData(new Uint8Array(100), () => {}, 0)).toBeUndefined();
     expect(stream.bufferedBytes).toBe(104);
     expect(stream.rxCapacity).toBe(4096);
   });
@@ -315,14 +315,14 @@ describe('MessageStream receive: limits', () => {
   test('every call after a violation returns the same error and delivers nothing', () => {
     const codec = lengthPrefixed({ maxSize: 10 });
     const stream = new MessageStream(codec);
-    const error = stream.handleData(Uint8Array.of(0, 0, 1, 0), () => {});
+    const error = stream.handleData(Uint8Array.of(0, 0, 1, 0), () => {}, 0);
     expect(error?.code).toBe('ERR_MALFORMED_MESSAGE');
     const { wire } = encodeAll(codec, [Uint8Array.of(1)]);
     const sink = () => {
       throw new Error('delivered after a violation');
     };
-    expect(stream.handleData(wire, sink)).toBe(error);
-    expect(stream.resumeReceive(sink)).toBe(error);
+    expect(stream.handleData(wire, sink, 0)).toBe(error);
+    expect(stream.resumeReceive(sink, 0)).toBe(error);
     expect(stream.error).toBe(error);
   });
 });
@@ -376,25 +376,33 @@ describe('MessageStream receive: defensive codec rules', () => {
       const other = new MessageStream(faulty(() => decoded(7, 1)));
       const got: number[] = [];
       const input = Uint8Array.of(1, 2, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 3);
-      const error = stream.handleData(input, (m) => {
-        got.push(m);
-      });
+      const error = stream.handleData(
+        input,
+        (m) => {
+          got.push(m);
+        },
+        0,
+      );
       expect(error?.code).toBe(code);
       if (what === 'throws') expect(error?.cause).toBe(thrown);
       expect(got).toEqual([1, 2]); // messages before the fault are delivered
       // Another stream is unaffected.
       const otherGot: number[] = [];
       expect(
-        other.handleData(input, (m) => {
-          otherGot.push(m);
-        }),
+        other.handleData(
+          input,
+          (m) => {
+            otherGot.push(m);
+          },
+          0,
+        ),
       ).toBeUndefined();
       expect(otherGot.length).toBe(input.length);
     });
 
     test(`a decode that ${what} while completing a partial message is ${code}`, () => {
       const stream = new MessageStream(faulty(misbehave));
-      expect(stream.handleData(Uint8Array.of(0xfe), () => {})).toBeUndefined();
+      expect(stream.handleData(Uint8Array.of(0xfe), () => {}, 0)).toBeUndefined();
       expect(stream.bufferedBytes).toBe(1);
       // The pending 0xfe needs one more byte; make the codec misbehave on the buffered view.
       const codec = faulty(misbehave);
@@ -405,10 +413,13 @@ describe('MessageStream receive: defensive codec rules', () => {
             ? misbehave(Uint8Array.of(0xff, ...b.subarray(1)))
             : codec.decode(b),
       });
-      expect(s2.handleData(Uint8Array.of(0xfe), () => {})).toBeUndefined();
+      expect(s2.handleData(Uint8Array.of(0xfe), () => {}, 0)).toBeUndefined();
       expect(
-        s2.handleData(Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff), () => {})
-          ?.code,
+        s2.handleData(
+          Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff),
+          () => {},
+          0,
+        )?.code,
       ).toBe(code);
       expect(s2.bufferedBytes).toBe(0);
     });
@@ -436,9 +447,13 @@ describe('MessageStream receive: zero copy', () => {
     const stream = new MessageStream(codec);
     const { wire } = encodeAll(ping, [1n, 2n, 3n]);
     const got: bigint[] = [];
-    stream.handleData(wire, (m) => {
-      got.push(m);
-    });
+    stream.handleData(
+      wire,
+      (m) => {
+        got.push(m);
+      },
+      0,
+    );
     expect(got).toEqual([1n, 2n, 3n]);
     expect(buffers.length).toBeGreaterThanOrEqual(3);
     for (const b of buffers) expect(b).toBe(wire.buffer);
@@ -451,13 +466,17 @@ describe('MessageStream receive: zero copy', () => {
     const { wire } = encodeAll(ping, [1n, 2n, 3n, 4n]);
     const first = wire.slice(0, 12); // one whole message and 4 bytes of the next
     const second = wire.slice(12);
-    stream.handleData(first, () => {});
+    stream.handleData(first, () => {}, 0);
     expect(stream.bufferedBytes).toBe(4);
     buffers.length = 0;
     const got: bigint[] = [];
-    stream.handleData(second, (m) => {
-      got.push(m);
-    });
+    stream.handleData(
+      second,
+      (m) => {
+        got.push(m);
+      },
+      0,
+    );
     expect(got).toEqual([2n, 3n, 4n]);
     // The first decode completes the partial message in the reassembly buffer; every later one
     // reads straight from the chunk.
@@ -474,11 +493,15 @@ describe('MessageStream receive: zero copy', () => {
       Array.from({ length: 8000 }, () => new Uint8Array(8)),
     );
     // 2 bytes of a 12-byte frame pending, then 64 KiB of whole frames behind the rest of it.
-    stream.handleData(wire.slice(0, 2), () => {});
+    stream.handleData(wire.slice(0, 2), () => {}, 0);
     let count = 0;
-    stream.handleData(wire.slice(2, 65536), () => {
-      count++;
-    });
+    stream.handleData(
+      wire.slice(2, 65536),
+      () => {
+        count++;
+      },
+      0,
+    );
     expect(count).toBe(Math.floor(65536 / 12));
     expect(stream.rxCapacity).toBe(4096); // the first slab, never grown to the chunk's size
   });
@@ -489,23 +512,27 @@ describe('MessageStream receive: sink backpressure', () => {
     const stream = new MessageStream(ping);
     const { wire } = encodeAll(ping, [1n, 2n, 3n]);
     const got: bigint[] = [];
-    stream.handleData(wire, (m) => {
-      got.push(m);
-      return false;
-    });
+    stream.handleData(
+      wire,
+      (m) => {
+        got.push(m);
+        return false;
+      },
+      0,
+    );
     expect(got).toEqual([1n]);
     expect(stream.hasBufferedInput).toBe(true);
     expect(stream.bufferedBytes).toBe(16);
     stream.resumeReceive((m) => {
       got.push(m);
       return false;
-    });
+    }, 0);
     expect(got).toEqual([1n, 2n]);
     expect(stream.hasBufferedInput).toBe(true);
     stream.resumeReceive((m) => {
       got.push(m);
       return false;
-    });
+    }, 0);
     expect(got).toEqual([1n, 2n, 3n]);
     expect(stream.hasBufferedInput).toBe(false);
     expect(stream.bufferedBytes).toBe(0);
@@ -513,7 +540,7 @@ describe('MessageStream receive: sink backpressure', () => {
 
   test('a sink that refuses the last message of a chunk leaves nothing held back', () => {
     const stream = new MessageStream(ping);
-    stream.handleData(encodeAll(ping, [1n]).wire, () => false);
+    stream.handleData(encodeAll(ping, [1n]).wire, () => false, 0);
     expect(stream.hasBufferedInput).toBe(false);
   });
 
@@ -522,13 +549,13 @@ describe('MessageStream receive: sink backpressure', () => {
     expect(stream.config.rxLimit).toBe(8);
     const values = Array.from({ length: 100 }, (_, i) => BigInt(i));
     const { wire } = encodeAll(ping, values);
-    stream.handleData(wire, () => false);
+    stream.handleData(wire, () => false, 0);
     expect(stream.bufferedBytes).toBe(99 * 8);
     const got: bigint[] = [];
     expect(
       stream.resumeReceive((m) => {
         got.push(m);
-      }),
+      }, 0),
     ).toBeUndefined();
     expect(got).toEqual(values.slice(1));
     expect(stream.rxCapacity).toBe(0); // the excess is given back once delivered
@@ -538,17 +565,25 @@ describe('MessageStream receive: sink backpressure', () => {
     const stream = new MessageStream(ping);
     const { wire } = encodeAll(ping, [1n, 2n, 3n, 4n]);
     const got: bigint[] = [];
-    stream.handleData(wire.subarray(0, 13), (m) => {
-      got.push(m);
-      return false;
-    });
-    stream.handleData(wire.subarray(13), () => {
-      throw new Error('delivered while held back');
-    });
+    stream.handleData(
+      wire.subarray(0, 13),
+      (m) => {
+        got.push(m);
+        return false;
+      },
+      0,
+    );
+    stream.handleData(
+      wire.subarray(13),
+      () => {
+        throw new Error('delivered while held back');
+      },
+      0,
+    );
     expect(stream.bufferedBytes).toBe(24);
     stream.resumeReceive((m) => {
       got.push(m);
-    });
+    }, 0);
     expect(got).toEqual([1n, 2n, 3n, 4n]);
   });
 
@@ -557,7 +592,7 @@ describe('MessageStream receive: sink backpressure', () => {
     expect(
       stream.resumeReceive(() => {
         throw new Error('called');
-      }),
+      }, 0),
     ).toBeUndefined();
   });
 });
@@ -593,14 +628,18 @@ describe('MessageStream receive: a sink that throws', () => {
     const boom = new Error('boom');
     const { wire } = encodeAll(ping, [1n, 2n, 3n]);
     expect(() =>
-      stream.handleData(wire, (m) => {
-        if (m === 2n) throw boom;
-      }),
+      stream.handleData(
+        wire,
+        (m) => {
+          if (m === 2n) throw boom;
+        },
+        0,
+      ),
     ).toThrow(boom);
     expect(stream.error?.code).toBe('ERR_SINK_FAILURE');
     expect(stream.error?.cause).toBe(boom);
     expect(stream.bufferedBytes).toBe(0);
-    expect(stream.handleData(wire, () => {})).toBe(stream.error);
+    expect(stream.handleData(wire, () => {}, 0)).toBe(stream.error);
   });
 });
 
@@ -614,10 +653,14 @@ describe('MessageStream receive: codec result objects and chunk types', () => {
     ]);
     const other = encodeAll(codec, [new Uint8Array(50)]).wire;
     const got: [number[], number][] = [];
-    new MessageStream(codec).handleData(wire, (m, size) => {
-      got.push([[...m], size]);
-      codec.decode(other); // refills the shared result object
-    });
+    new MessageStream(codec).handleData(
+      wire,
+      (m, size) => {
+        got.push([[...m], size]);
+        codec.decode(other); // refills the shared result object
+      },
+      0,
+    );
     expect(got).toEqual([
       [[1], sizes[0]],
       [[2, 2], sizes[1]],
@@ -638,9 +681,13 @@ describe('MessageStream receive: codec result objects and chunk types', () => {
     const chunk = Buffer.from(wire);
     const got: bigint[] = [];
     expect(
-      new MessageStream(codec).handleData(chunk, (m) => {
-        got.push(m);
-      }),
+      new MessageStream(codec).handleData(
+        chunk,
+        (m) => {
+          got.push(m);
+        },
+        0,
+      ),
     ).toBeUndefined();
     expect(got).toEqual([5n, 6n]);
     for (const b of buffers) expect(b).toBe(chunk.buffer);

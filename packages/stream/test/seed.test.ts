@@ -19,9 +19,9 @@ describe('seed: reassemble_message_whole_reads', () => {
       received.push(message);
     };
     // The seed's reads are capped at rx_buf_max_size (8 bytes): one message per read.
-    expect(stream.handleData(wire.subarray(0, 8), sink)).toBeUndefined();
+    expect(stream.handleData(wire.subarray(0, 8), sink, 0)).toBeUndefined();
     expect(received).toEqual([0n]);
-    expect(stream.handleData(wire.subarray(8, 16), sink)).toBeUndefined();
+    expect(stream.handleData(wire.subarray(8, 16), sink, 0)).toBeUndefined();
     expect(received).toEqual([0n, 1n]);
     // All 16 bytes consumed, nothing left in the reassembly buffer. (The seed's third read then
     // sees end of stream; in ours that is the transport's `onEnd`, not the core's business.)
@@ -33,9 +33,13 @@ describe('seed: reassemble_message_whole_reads', () => {
     const { wire } = encodeAll(ping, [0n, 1n]);
     const stream = new MessageStream(ping);
     const received: [bigint, number][] = [];
-    stream.handleData(wire, (m, size) => {
-      received.push([m, size]);
-    });
+    stream.handleData(
+      wire,
+      (m, size) => {
+        received.push([m, size]);
+      },
+      0,
+    );
     expect(received).toEqual([
       [0n, 8],
       [1n, 8],
@@ -53,13 +57,13 @@ describe('seed: reassemble_message_partial_reads', () => {
       expect(size).toBe(8);
       received.push(message);
     };
-    stream.handleData(wire.subarray(0, 4), sink);
+    stream.handleData(wire.subarray(0, 4), sink, 0);
     expect(received).toEqual([]);
     expect(stream.bufferedBytes).toBe(4);
     // The seed reads into an 8-byte buffer: bytes 4..12, then 12..16.
-    stream.handleData(wire.subarray(4, 12), sink);
+    stream.handleData(wire.subarray(4, 12), sink, 0);
     expect(received).toEqual([U64_MAX - 1n]);
-    stream.handleData(wire.subarray(12), sink);
+    stream.handleData(wire.subarray(12), sink, 0);
     expect(received).toEqual([U64_MAX - 1n, U64_MAX]);
     expect(stream.bufferedBytes).toBe(0);
   });
@@ -68,13 +72,21 @@ describe('seed: reassemble_message_partial_reads', () => {
     const { wire } = encodeAll(ping, [U64_MAX - 1n, U64_MAX]);
     const stream = new MessageStream(ping);
     const received: bigint[] = [];
-    stream.handleData(wire.subarray(0, 4), (m) => {
-      received.push(m);
-    });
+    stream.handleData(
+      wire.subarray(0, 4),
+      (m) => {
+        received.push(m);
+      },
+      0,
+    );
     expect(stream.bufferedBytes).toBe(4);
-    stream.handleData(wire.subarray(4), (m) => {
-      received.push(m);
-    });
+    stream.handleData(
+      wire.subarray(4),
+      (m) => {
+        received.push(m);
+      },
+      0,
+    );
     expect(received).toEqual([U64_MAX - 1n, U64_MAX]);
     expect(stream.bufferedBytes).toBe(0);
   });
@@ -136,6 +148,6 @@ describe('seed: the send path over many flushes', () => {
     }
     const rest = stream.pollTransmit(0);
     if (rest !== undefined) wire.push(rest);
-    expect(concat(wire)).toEqual(sink.take());
+    expect(concat(wire)).toEqual(sink.peek());
   });
 });

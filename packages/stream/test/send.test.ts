@@ -179,7 +179,7 @@ describe('MessageStream send: the bytes on the wire', () => {
             copies.push([...rest]);
             rest = stream.pollTransmit(0);
           }
-          expect(concat(wire)).toEqual(expected.take());
+          expect(concat(wire)).toEqual(expected.peek());
           // A view handed to the transport is never written again.
           expect(wire.map((w) => [...w])).toEqual(copies);
           expect(stream.hasQueuedData).toBe(false);

@@ -10,10 +10,10 @@ function afterLargeMessage(stream: MessageStream<Uint8Array>, bodySize: number):
   const sink = () => {};
   const head = new Uint8Array(4);
   new DataView(head.buffer).setUint32(0, bodySize);
-  stream.handleData(head, sink);
+  stream.handleData(head, sink, 0);
   for (let sent = 0; sent < bodySize; sent += 1000) {
     expect(
-      stream.handleData(new Uint8Array(Math.min(1000, bodySize - sent)), sink),
+      stream.handleData(new Uint8Array(Math.min(1000, bodySize - sent)), sink, 0),
     ).toBeUndefined();
   }
   expect(stream.bufferedBytes).toBe(0);
@@ -52,14 +52,18 @@ describe('MessageStream.shrinkBuffers', () => {
     const stream = new MessageStream(big);
     afterLargeMessage(stream, 100_000);
     const head = Uint8Array.of(0, 1, 0, 0); // a 65 536-byte body
-    stream.handleData(head, () => {});
-    stream.handleData(new Uint8Array(50_000), () => {});
+    stream.handleData(head, () => {}, 0);
+    stream.handleData(new Uint8Array(50_000), () => {}, 0);
     for (let i = 0; i < 30; i++) stream.shrinkBuffers();
     expect(stream.rxCapacity).toBe(50_004);
     const got: number[] = [];
-    stream.handleData(new Uint8Array(65_536 - 50_000), (_m, size) => {
-      got.push(size);
-    });
+    stream.handleData(
+      new Uint8Array(65_536 - 50_000),
+      (_m, size) => {
+        got.push(size);
+      },
+      0,
+    );
     expect(got).toEqual([65_540]);
   });
 

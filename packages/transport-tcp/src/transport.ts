@@ -8,6 +8,7 @@ import {
   codeOf,
   formatAddress,
   type HostPort,
+  invalidArgument,
   type Listener,
   type ListenHandler,
   messageOf,
@@ -75,6 +76,15 @@ export interface TcpTransportOptions {
    * always use `'data'` (Node has no `onread` for them). Default: `'onread'`.
    */
   readMode?: 'onread' | 'data';
+  /**
+   * TCP keep-alive on every socket, accepted and connected: the idle time before the first probe,
+   * in milliseconds (`socket.setKeepAlive(true, keepAlive)`; the kernel counts whole seconds).
+   * A peer that vanished without FIN or RST is then noticed by the kernel, which resets the
+   * connection after its unanswered probes. `false` or `0` leaves the system default (off).
+   * Default `false`: kernel probes come late (the first after this delay, then a handful more
+   * seconds apart); the reactor's `idleTimeout` is the portable liveness check.
+   */
+  keepAlive?: number | false;
 }
 
 const defaultLookup: Lookup = (hostname) => dnsLookup(hostname, { all: true, order: 'verbatim' });
@@ -259,7 +269,16 @@ class TcpListener implements Listener {
   }
 }
 
-async function listen(address: string, handler: ListenHandler): Promise<Listener> {
+/** Turns keep-alive on for `socket` when it is a TCP socket and a delay is set. */
+function applyKeepAlive(socket: Duplex, delay: number): void {
+  if (delay > 0) (socket as Partial<net.Socket>).setKeepAlive?.(true, delay);
+}
+
+async function listen(
+  address: string,
+  handler: ListenHandler,
+  keepAlive: number,
+): Promise<Listener> {
   const { host, port } = parseAddress(address);
   const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true });
   let listening = false;
@@ -279,6 +298,7 @@ async function listen(address: string, handler: ListenHandler): Promise<Listener
   });
   server.on('connection', (socket: net.Socket) => {
     socket.on('error', noop);
+    applyKeepAlive(socket, keepAlive);
     const connection = wrap(socket, undefined, false);
     // No remote address: reset before we got to it, the peer is gone, nothing to report.
     if (connection === undefined) return void socket.destroy();
@@ -323,6 +343,11 @@ export function tcpTransport(options: TcpTransportOptions = {}): Transport {
   const mode: DirectMode =
     (options.readMode ?? 'onread') === 'onread' && ONREAD_SUPPORTED ? 'onread' : 'data';
   const onread = custom === undefined && mode === 'onread';
+  const keepAlive = options.keepAlive === undefined ? false : options.keepAlive;
+  if (keepAlive !== false && !(Number.isFinite(keepAlive) && keepAlive >= 0)) {
+    throw invalidArgument('keepAlive', 'a delay in ms (≥ 0) or false', keepAlive);
+  }
+  const keepAliveDelay = keepAlive === false ? 0 : keepAlive;
 
   async function connect(target: string, connectOptions?: ConnectOptions): Promise<Connection> {
     const hostPort = parseAddress(target);
@@ -353,8 +378,12 @@ export function tcpTransport(options: TcpTransportOptions = {}): Transport {
       throw connectError(target, error);
     }
     socket.pause();
+    applyKeepAlive(socket, keepAliveDelay);
     return wrap(socket, target, onread) as Connection;
   }
 
-  return { listen, connect };
+  return {
+    listen: (address, handler) => listen(address, handler, keepAliveDelay),
+    connect,
+  };
 }

@@ -17,7 +17,7 @@ import {
 } from '@peerlink/transport-memory';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Recorder } from '../fixtures.js';
+import type { Recorder } from '../../../reactor/test/fixtures.js';
 import { type Harness, useHardening, type Watched } from './guard.js';
 import { memoryNet } from './nets.js';
 

@@ -4,7 +4,7 @@ import type { PeerlinkError } from '@peerlink/codec';
 import type { ReactorEvent } from '@peerlink/reactor';
 import { type Lookup, tcpTransport } from '@peerlink/transport-tcp';
 import { describe, expect, it } from 'vitest';
-import { isType } from '../fixtures.js';
+import { isType } from '../../../reactor/test/fixtures.js';
 import { trapCodec } from './codecs.js';
 import { bystander, portOf, useHardening, type Watched } from './guard.js';
 

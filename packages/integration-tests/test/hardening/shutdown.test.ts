@@ -3,7 +3,7 @@ import { Reactor, type ReactorEvent } from '@peerlink/reactor';
 import type { Transport } from '@peerlink/stream';
 import { tcpTransport } from '@peerlink/transport-tcp';
 import { describe, expect, it } from 'vitest';
-import { bytesCodec, isType, pattern } from '../fixtures.js';
+import { bytesCodec, isType, pattern } from '../../../reactor/test/fixtures.js';
 import { trapCodec } from './codecs.js';
 import { PeerLedger, portOf, until, useHardening } from './guard.js';
 import { memoryNet, type TestNet, tcpNet } from './nets.js';

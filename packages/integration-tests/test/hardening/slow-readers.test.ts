@@ -11,7 +11,7 @@ import type { Connection } from '@peerlink/stream';
 import { type MemoryNetwork, VirtualScheduler } from '@peerlink/transport-memory';
 import { tcpTransport } from '@peerlink/transport-tcp';
 import { describe, expect, it } from 'vitest';
-import { isType, pattern } from '../fixtures.js';
+import { isType, pattern } from '../../../reactor/test/fixtures.js';
 import { bystander, useHardening, type Watched } from './guard.js';
 import { memoryNet } from './nets.js';
 

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { Reactor, type ReactorEvent } from '@peerlink/reactor';
 import { tcpTransport } from '@peerlink/transport-tcp';
 import { describe, expect, it } from 'vitest';
-import { bytesCodec, isType, pattern } from '../fixtures.js';
+import { bytesCodec, isType, pattern } from '../../../reactor/test/fixtures.js';
 import { concat, trapCodec, trapFrame } from './codecs.js';
 import {
   bystander,

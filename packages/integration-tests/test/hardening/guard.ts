@@ -16,7 +16,7 @@ import net from 'node:net';
 import type { Codec } from '@peerlink/codec';
 import { type PeerId, Reactor, type ReactorEvent, type ReactorOptions } from '@peerlink/reactor';
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
-import { isType, Recorder } from '../fixtures.js';
+import { isType, Recorder } from '../../../reactor/test/fixtures.js';
 
 /** Resource kinds whose counts must come back to their baseline. */
 const WATCHED = ['TCPSocketWrap', 'TCPServerWrap', 'Timeout', 'ProcessWrap', 'PipeWrap'] as const;

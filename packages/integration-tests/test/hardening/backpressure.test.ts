@@ -2,7 +2,14 @@ import { type PeerId, Reactor, type ReactorEvent } from '@peerlink/reactor';
 import { VirtualScheduler } from '@peerlink/transport-memory';
 import { tcpTransport } from '@peerlink/transport-tcp';
 import { describe, expect, it } from 'vitest';
-import { bytesCodec, isType, type PingPong, pattern, ping, pingPongCodec } from '../fixtures.js';
+import {
+  bytesCodec,
+  isType,
+  type PingPong,
+  pattern,
+  ping,
+  pingPongCodec,
+} from '../../../reactor/test/fixtures.js';
 import { bystander, PeerLedger, until, useHardening } from './guard.js';
 import { memoryNet, type TestNet, tcpNet } from './nets.js';
 

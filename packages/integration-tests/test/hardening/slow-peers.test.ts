@@ -1,7 +1,7 @@
 import type { ReactorEvent } from '@peerlink/reactor';
 import { tcpTransport } from '@peerlink/transport-tcp';
 import { describe, expect, it } from 'vitest';
-import { bytesCodec, isType, pattern, smallCodec } from '../fixtures.js';
+import { bytesCodec, isType, pattern, smallCodec } from '../../../reactor/test/fixtures.js';
 import { bystander, portOf, useHardening, type Watched } from './guard.js';
 import { memoryNet } from './nets.js';
 

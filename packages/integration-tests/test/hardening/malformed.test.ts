@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isType } from '../fixtures.js';
+import { isType } from '../../../reactor/test/fixtures.js';
 import { concat, Trap, TrapError, trapCodec, trapFrame } from './codecs.js';
 import { bystander, useHardening } from './guard.js';
 import { memoryNet, type TestNet, tcpNet } from './nets.js';

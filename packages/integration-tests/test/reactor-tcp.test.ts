@@ -14,8 +14,8 @@ import {
   pingPongCodec,
   Recorder,
   smallCodec,
-} from './fixtures.js';
-import { reactorSuite } from './suite.js';
+} from '../../reactor/test/fixtures.js';
+import { reactorSuite } from '../../reactor/test/suite.js';
 
 reactorSuite('TCP (IPv4)', { transport: () => tcpTransport(), listenAddress: '127.0.0.1:0' });
 

@@ -3,7 +3,7 @@ import type net from 'node:net';
 import { lengthPrefixed } from '@peerlink/codec';
 import { tcpTransport } from '@peerlink/transport-tcp';
 import { describe, expect, it } from 'vitest';
-import { bytesCodec, isType, pattern } from '../fixtures.js';
+import { bytesCodec, isType, pattern } from '../../../reactor/test/fixtures.js';
 import { bystander, portOf, useHardening } from './guard.js';
 import { memoryNet, type RawPeer } from './nets.js';
 

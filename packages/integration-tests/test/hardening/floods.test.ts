@@ -3,7 +3,7 @@ import type net from 'node:net';
 import { Reactor } from '@peerlink/reactor';
 import { tcpTransport } from '@peerlink/transport-tcp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { isType } from '../fixtures.js';
+import { isType } from '../../../reactor/test/fixtures.js';
 import { buildForChildren, CHILD_SCRIPT, spawnChild } from './children.js';
 import { Trap, trapCodec, trapFrame } from './codecs.js';
 import { bystander, PeerLedger, portOf, useHardening } from './guard.js';
