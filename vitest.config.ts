@@ -24,6 +24,7 @@ export default defineConfig({
     include: [
       'packages/*/test/**/*.test.ts',
       'examples/test/**/*.test.ts',
+      'examples/*/test/**/*.test.ts',
       'bench/test/**/*.test.ts',
     ],
     reporters: ['default', ['json', { outputFile: '.vitest-report.json' }]],

@@ -1,11 +1,16 @@
 import type { Codec } from '@peerlink/codec';
 import type { StreamConfigOptions, Transport } from '@peerlink/stream';
+import type { CodecFactory } from './codec-factory.js';
 import type { Logger } from './log.js';
 
 /** Options of {@link Reactor}. */
 export interface ReactorOptions<M> {
-  /** How messages map to bytes. Its `maxSize` drives every limit. */
-  codec: Codec<M>;
+  /**
+   * How messages map to bytes: one codec shared by every connection (then it must keep no
+   * per-connection state), or a {@link CodecFactory} that makes one codec per connection. Its
+   * `maxSize` drives every limit.
+   */
+  codec: Codec<M> | CodecFactory<M>;
   /** How connections are made and accepted (TCP, memory, TLS, yours). */
   transport: Transport;
   /** Stream limits and timeouts; see `StreamConfigOptions` for the defaults. */

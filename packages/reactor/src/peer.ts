@@ -17,7 +17,8 @@ import type { Log } from './log.js';
  * the few registry changes that its lifecycle causes. The reactor is the only implementation.
  */
 export interface PeerHost<M> {
-  readonly codec: Codec<M>;
+  /** The codec shared by every peer (`undefined` when each peer has its own). */
+  readonly codec: Codec<M> | undefined;
   readonly config: StreamConfig;
   readonly log: Log;
   /** Log every message received and every flush. */
@@ -105,14 +106,18 @@ export class Peer<M> implements ConnectionHandler {
 
   /** The stream, made on first use: an idle peer that never sends nor receives has none. */
   private s: MessageStream<M> | undefined;
+  /** This connection's own codec (from a codec factory, or set by `setCodec`). */
+  private codec: Codec<M> | undefined;
 
   constructor(
     private readonly host: PeerHost<M>,
     readonly id: PeerId,
     readonly conn: Connection,
     inbound: boolean,
+    codec?: Codec<M>,
   ) {
     this.flags = inbound ? INBOUND : 0;
+    this.codec = codec;
     this.connectedAt = Math.floor(host.clock());
   }
 
@@ -142,7 +147,7 @@ export class Peer<M> implements ConnectionHandler {
   private get stream(): MessageStream<M> {
     if (this.s === undefined) {
       const host = this.host;
-      this.s = new MessageStream(host.codec, host.config);
+      this.s = new MessageStream((this.codec ?? host.codec)!, host.config);
       this.sink = (message, size) => {
         if (this.state !== 'open') return false;
         this.messagesIn++;
@@ -222,6 +227,28 @@ export class Peer<M> implements ConnectionHandler {
     else this.conn.resume();
   }
 
+  /**
+   * Replaces this connection's codec (see `Reactor.setCodec`); the peer is `open`. Input the old
+   * codec left as a partial message is decoded with the new one after the current delivery.
+   */
+  setCodec(codec: Codec<M>): void {
+    this.codec = codec;
+    const s = this.s;
+    if (s === undefined) return;
+    s.setCodec(codec);
+    if (s.bufferedBytes > 0) queueMicrotask(() => this.decodeBuffered());
+  }
+
+  private decodeBuffered(): void {
+    if (this.state !== 'open' || this.paused) return; // a paused peer decodes when resumed
+    const stream = this.stream;
+    const error = stream.decodeBuffered(this.sink, this.host.clock());
+    if (error !== undefined) this.violation(error);
+    else if (this.state === 'open' && (stream.hasBufferedInput || this.host.eventQueueFull())) {
+      this.pause();
+    }
+  }
+
   // ------------------------------------------------------------------ sending
 
   /**
@@ -268,6 +295,29 @@ export class Peer<M> implements ConnectionHandler {
     // order stays the order of the 'queued' answers.
     this.flush();
     return this.state === 'open' && this.stream.queue(message, this.host.turnClock());
+  }
+
+  /** Bytes queued and not yet handed to the transport. */
+  get queuedBytes(): number {
+    return this.s?.queuedBytes ?? 0;
+  }
+
+  /**
+   * Whether `send` would admit a message of `size` bytes now (see `Reactor.canSend`). A `false`
+   * arms the drain signal, as a refused send does: `drained` follows once there is room.
+   */
+  canSend(size: number): boolean {
+    const s = this.s;
+    if (s === undefined) return size <= this.host.config.txLimit;
+    const limit = s.config.txLimit;
+    const queued = s.queuedBytes;
+    // Room as it is, or room once what is queued is written (the transport is not blocked).
+    const ok =
+      size === 0
+        ? queued < limit || !s.isBlocked
+        : queued + size <= limit || (!s.isBlocked && size <= limit);
+    if (!ok) this.set(WANTS_DRAIN, true);
+    return ok;
   }
 
   /** Resolves once the peer can take more messages (see `Reactor.drained`). */

@@ -1,3 +1,4 @@
+import type { Codec } from '@peerlink/codec';
 import {
   type Connection,
   codeOf,
@@ -8,6 +9,7 @@ import {
   type StreamConfig,
   type Transport,
 } from '@peerlink/stream';
+import { type CodecFactory, checkCodec, createCodec, isCodecFactory } from './codec-factory.js';
 import { Connects } from './connects.js';
 import { ReactorErrorCodes } from './errors.js';
 import { EventQueue } from './event-queue.js';
@@ -49,6 +51,8 @@ export class Reactor<M> {
   private readonly acceptGate: ((remote: string, local: string) => boolean) | undefined;
   private readonly clock: () => number;
   private readonly log: Log;
+  /** Makes each peer's codec, when the reactor was given a factory. */
+  private readonly factory: CodecFactory<M> | undefined;
 
   private readonly peers = new Map<PeerId, Peer<M>>();
   /** The peer `send` found last: a run of sends to one peer skips the map lookup. */
@@ -83,7 +87,9 @@ export class Reactor<M> {
 
   constructor(options: ReactorOptions<M>) {
     this.transport = options.transport;
-    const config = resolveStreamConfig(options.codec.maxSize, options.config);
+    const codec = options.codec;
+    this.factory = isCodecFactory(codec) ? codec : undefined;
+    const config = resolveStreamConfig(codec.maxSize, options.config);
     this.config = config;
     const capacity = positiveInt('eventCapacity', options.eventCapacity ?? 1024);
     this.maxInbound = positiveInt('maxInbound', options.maxInbound ?? 1024, true);
@@ -100,7 +106,7 @@ export class Reactor<M> {
     );
     this.queue = queue;
     this.host = {
-      codec: options.codec,
+      codec: isCodecFactory(codec) ? undefined : codec,
       config,
       log,
       trace: options.trace === true && log.enabled,
@@ -209,7 +215,17 @@ export class Reactor<M> {
       this.queue.emit({ type: 'connect-failed', target, error: error as Error });
       throw error;
     }
-    const peer = this.addPeer(conn, false);
+    let peer: Peer<M>;
+    try {
+      peer = this.addPeer(conn, false, target);
+    } catch (error) {
+      conn.close();
+      if (this.log.enabled) {
+        this.log.write('debug', { target, code: codeOf(error as Error) }, 'connect failed');
+      }
+      this.queue.emit({ type: 'connect-failed', target, error: error as Error });
+      throw error;
+    }
     if (this.log.enabled) this.log.write('debug', { peer: peer.id, target }, 'connected');
     this.queue.emit({
       type: 'connected',
@@ -243,6 +259,29 @@ export class Reactor<M> {
   }
 
   /**
+   * Whether a `send` to `peer` would be admitted now, without building a snapshot: `false` for an
+   * unknown or disconnecting peer, and while its send buffer is at the send limit behind a blocked
+   * transport. With `size` (the message's encoded size in bytes, as a codec `sizeHint` gives it),
+   * whether a message that large fits. Cheap enough to call before every send. After a `false`,
+   * a `drained` event (and `drained(peer)`) follows once the peer can take more, exactly as after
+   * a refused send, so a handler can wait for it. A `true` is not a promise: a send still answers
+   * `'full'` if the write made to admit it finds the transport blocked.
+   */
+  canSend(peer: PeerId, size = 0): boolean {
+    const p = this.peers.get(peer);
+    return p !== undefined && p.state === 'open' && p.canSend(size);
+  }
+
+  /**
+   * Bytes queued for `peer` and not yet handed to the transport, or `undefined` for an unknown or
+   * disconnecting peer. Cheap (no snapshot); `peerStats(peer)` has the rest.
+   */
+  queuedBytes(peer: PeerId): number | undefined {
+    const p = this.peers.get(peer);
+    return p === undefined || p.state !== 'open' ? undefined : p.queuedBytes;
+  }
+
+  /**
    * Resolves when `peer` can take more messages: at once if its send buffer has room and nothing
    * was refused, else once it drains. Rejects with `ERR_NO_SUCH_PEER` for a peer that is unknown or
    * already disconnected, and with `ERR_PEER_DISCONNECTED` when the peer disconnects while the
@@ -269,6 +308,27 @@ export class Reactor<M> {
       return false;
     }
     p.disconnect({ kind: 'requested' });
+    return true;
+  }
+
+  /**
+   * Replaces `peer`'s codec, for a protocol whose framing changes (after a handshake) or whose
+   * parsing depends on what was negotiated. Returns `false`, doing nothing, when the peer is
+   * unknown or disconnecting. Throws `ERR_CODEC_FAILURE` when `codec` is not a codec or declares a
+   * `maxSize` above the reactor's (the limits stay those the reactor was configured with).
+   *
+   * Safe from an event handler. From the synchronous `onEvent` handler, during a message's
+   * delivery, the very next bytes of the connection are decoded with the new codec. With
+   * `events()`, decoding runs ahead of the consumer; to switch at an exact point, let the old
+   * codec answer `incomplete` after its last message (as a handshake codec does after the
+   * handshake): the bytes it left are decoded with the new codec as soon as it is set, even if
+   * no more bytes arrive. Messages already decoded are delivered as they were decoded.
+   */
+  setCodec(peer: PeerId, codec: Codec<M>): boolean {
+    const p = this.peers.get(peer);
+    if (p === undefined || p.state !== 'open') return false;
+    checkCodec(codec, this.config.maxSize);
+    p.setCodec(codec);
     return true;
   }
 
@@ -396,7 +456,20 @@ export class Reactor<M> {
         return;
       }
     }
-    const peer = this.addPeer(conn, true);
+    let peer: Peer<M>;
+    try {
+      peer = this.addPeer(conn, true);
+    } catch (error) {
+      if (this.log.enabled) {
+        this.log.write(
+          'debug',
+          { remote: conn.remoteAddress, code: codeOf(error as Error) },
+          'inbound connection refused: codec factory failed',
+        );
+      }
+      conn.close();
+      return;
+    }
     if (this.log.enabled)
       this.log.write('debug', { peer: peer.id, remote: conn.remoteAddress }, 'accepted');
     this.queue.emit({
@@ -413,8 +486,21 @@ export class Reactor<M> {
     this.queue.emit({ type: 'listen-error', address, error });
   }
 
-  private addPeer(conn: Connection, inbound: boolean): Peer<M> {
-    const peer = new Peer(this.host, nextPeerId++, conn, inbound);
+  /** Makes `conn` a peer. Throws `ERR_CODEC_FAILURE` when the codec factory fails for it. */
+  private addPeer(conn: Connection, inbound: boolean, target?: string): Peer<M> {
+    const id = nextPeerId++;
+    const factory = this.factory;
+    const codec =
+      factory === undefined
+        ? undefined
+        : createCodec(factory, {
+            peer: id,
+            direction: inbound ? 'inbound' : 'outbound',
+            remoteAddress: conn.remoteAddress,
+            localAddress: conn.localAddress,
+            ...(target === undefined ? {} : { target }),
+          });
+    const peer = new Peer(this.host, id, conn, inbound, codec);
     if (inbound) this.inboundCount++;
     this.peers.set(peer.id, peer);
     return peer;

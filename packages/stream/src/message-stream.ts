@@ -42,7 +42,7 @@ const MIN_COPY_STEP = 64;
 export class MessageStream<M> {
   /** The resolved configuration. */
   readonly config: StreamConfig;
-  private readonly codec: Codec<M>;
+  private codec: Codec<M>;
 
   private rx: Uint8Array = EMPTY;
   private rxStart = 0;
@@ -131,6 +131,28 @@ export class MessageStream<M> {
       this.rxEnd = held;
     }
     return error;
+  }
+
+  /**
+   * Replaces the codec, for a connection whose protocol changes (after a handshake, say). It takes
+   * effect with the next message decoded or encoded, also when called from the sink during
+   * delivery: the rest of the input is decoded with it. Input already buffered (a partial
+   * message the old codec called incomplete) is decoded with it at the next {@link handleData},
+   * or at once with {@link decodeBuffered}. The limits stay those of the configuration.
+   */
+  setCodec(codec: Codec<M>): void {
+    this.codec = codec;
+  }
+
+  /**
+   * Decodes input buffered as a partial message with the current codec (after
+   * {@link setCodec}). Returns like {@link handleData}. Input held back because the sink asked to
+   * stop is left to {@link resumeReceive}.
+   */
+  decodeBuffered(sink: MessageSink<M>, now = 0): PeerlinkError<StreamErrorCode> | undefined {
+    if (this.failure !== undefined) return this.failure;
+    if (this.stopped || this.rxEnd === this.rxStart) return undefined;
+    return this.drainBuffered(sink, now);
   }
 
   /** Whether input is held back because the sink asked to stop. */
