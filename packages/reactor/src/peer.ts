@@ -205,6 +205,12 @@ export class Peer<M> implements ConnectionHandler {
     this.flush();
   }
 
+  /** The transport, still blocked, passed on part of a large write: write progress. */
+  onProgress(): void {
+    if (this.state === 'closed') return;
+    this.stream.handleProgress(this.host.clock());
+  }
+
   onEnd(): void {
     if (this.state === 'closed') return;
     this.set(REMOTE_ENDED, true);

@@ -36,8 +36,8 @@ const MIN_COPY_STEP = 64;
  *   and {@link resumeReceive} delivers the rest when the consumer is ready.
  * - Send: {@link queue} encodes a message (or refuses it when the send buffer is full); while
  *   {@link hasQueuedData}, take bytes with {@link pollTransmit} and hand them to the transport.
- *   Report a transport that refused more with {@link handleBlocked} and its drain with
- *   {@link handleDrain}.
+ *   Report a transport that refused more with {@link handleBlocked}, its progress while still
+ *   blocked with {@link handleProgress}, and its drain with {@link handleDrain}.
  * - Housekeeping: {@link isWriteStale} and {@link isReceiveStale} about once a second,
  *   {@link shrinkBuffers} about every 30 s.
  *
@@ -575,6 +575,14 @@ export class MessageStream<M> {
   /** The transport drained at `now`: it accepted everything it was given. */
   handleDrain(now: number): void {
     this.blockedSince = Number.NaN;
+    this.lastProgress = now;
+  }
+
+  /**
+   * The transport, still blocked, passed on part of what it holds at `now` (its handler's
+   * `onProgress`): write progress, so a slow but steady reader is not write-stale.
+   */
+  handleProgress(now: number): void {
     this.lastProgress = now;
   }
 
