@@ -84,7 +84,7 @@ describe('wrong argument types answer `ERR_INVALID_ARGUMENT` naming the argument
 
   test('a missing `now` is refused, not taken as 0', () => {
     const s = stream();
-    const call = s.handleData.bind(s) as (c: Uint8Array, k: typeof sink) => unknown;
+    const call = s.handleData.bind(s) as unknown as (c: Uint8Array, k: typeof sink) => unknown;
     expect(thrown(() => call(chunk, sink)).code).toBe('ERR_INVALID_ARGUMENT');
   });
 
