@@ -1,6 +1,6 @@
 import { readU32BE, readU32LE, readVarint, VARINT_INCOMPLETE, VARINT_MALFORMED } from './bytes.js';
 import { type Codec, type Decoded, type DecodeResult, incomplete, malformed } from './codec.js';
-import { ErrorCodes, PeerlinkError } from './errors.js';
+import { ErrorCodes, invalidArgument, PeerlinkError } from './errors.js';
 import { ByteSink, type ByteWriter, varintSize } from './sink.js';
 
 const EMPTY = new Uint8Array(0);
@@ -64,6 +64,18 @@ export function lengthPrefixed<M>(
   options: LengthPrefixedOptions,
   body?: BodyCodec<M>,
 ): Codec<M> | Codec<Uint8Array> {
+  if (typeof options !== 'object' || options === null) {
+    throw invalidArgument('options', 'an object', options);
+  }
+  if (
+    body !== undefined &&
+    (typeof body !== 'object' ||
+      body === null ||
+      typeof body.encode !== 'function' ||
+      typeof body.decode !== 'function')
+  ) {
+    throw invalidArgument('body', 'an object with encode and decode functions', body);
+  }
   const prefix = options.prefix ?? 'u32be';
   const maxSize = options.maxSize;
   if (prefix !== 'u32be' && prefix !== 'u32le' && prefix !== 'varint') {
@@ -73,7 +85,7 @@ export function lengthPrefixed<M>(
   if (!Number.isSafeInteger(maxSize) || maxSize <= minPrefix) {
     throw new PeerlinkError(
       ErrorCodes.INVALID_CONFIG,
-      `maxSize: must be an integer above the prefix size (${minPrefix}), got ${maxSize}`,
+      `maxSize: must be an integer above the prefix size (${minPrefix}), got ${String(maxSize)}`,
     );
   }
   if (prefix !== 'varint' && maxSize > 0xffffffff + 4) {
@@ -164,6 +176,7 @@ export function lengthPrefixed<M>(
       maxSize,
       retainsInput: true,
       encode(message: Uint8Array, sink: ByteWriter): number {
+        if (!(message instanceof Uint8Array)) throw notBytes(message);
         // A large body goes by reference (`writeShared`): no copy, and the caller does not
         // modify it afterwards, as with `socket.write`.
         return writePrefix(sink, message.length) + sink.writeShared(message);
@@ -172,6 +185,7 @@ export function lengthPrefixed<M>(
       decodeAt: decodeRaw,
       frameSize,
       sizeHint(message: Uint8Array): number {
+        if (!(message instanceof Uint8Array)) throw notBytes(message);
         return prefixSize(message.length) + message.length;
       },
     };
@@ -253,4 +267,9 @@ export function lengthPrefixed<M>(
     };
   }
   return codec;
+}
+
+/** The raw codec's refusal of a message that is not a `Uint8Array` (`{ length: 5 }`, say). */
+function notBytes(message: unknown): PeerlinkError {
+  return invalidArgument('message', 'a Uint8Array (the raw codec sends bytes)', message);
 }
