@@ -23,6 +23,14 @@ export interface ReactorOptions<M> {
   /** Most inbound connections at once; further ones are closed as they arrive. Default 1024. */
   maxInbound?: number;
   /**
+   * Bytes a peer may deliver per turn of the event loop, from 1 up (`Infinity`: no limit). Default
+   * 262144 (256 KiB). Past it, the peer's reading pauses until the next turn (resumed from
+   * `setImmediate`), so that timers, housekeeping, connects and the other peers keep their timing
+   * while many peers flood this node (Node would otherwise read up to 32 × 64 KiB per readable
+   * socket per turn). Not applied with virtual `timers`, whose turns are not the event loop's.
+   */
+  readBudget?: number;
+  /**
    * Called with each inbound connection's remote and local address before it becomes a peer;
    * return `false` to close it at once. Default: accept all.
    */

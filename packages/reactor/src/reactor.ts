@@ -94,6 +94,18 @@ export class Reactor<M> {
   private readonly expireTurnNow = () => {
     this.turnNowValid = false;
   };
+  /** Turns of the event loop in which peers read (see `ReactorOptions.readBudget`). */
+  private readTurn = 0;
+  private readTurnEnding = false;
+  /** Peers paused for the rest of this turn: their read budget is spent. */
+  private budgetPaused: Peer<M>[] = [];
+  private readonly endReadTurn = () => {
+    this.readTurnEnding = false;
+    this.readTurn++;
+    const list = this.budgetPaused;
+    this.budgetPaused = [];
+    for (let i = 0; i < list.length; i++) list[i]!.budgetRenewed();
+  };
 
   private readonly stopHousekeeping: () => void;
   private readonly timers: ReactorTimers | undefined;
@@ -149,6 +161,18 @@ export class Reactor<M> {
       },
       deliver: queue.deliver,
       eventQueueFull: () => queue.full,
+      readBudget:
+        timers === undefined
+          ? positiveInt('readBudget', options.readBudget ?? 262_144, true)
+          : Number.POSITIVE_INFINITY,
+      readTurn: () => {
+        if (!this.readTurnEnding) {
+          this.readTurnEnding = true;
+          setImmediate(this.endReadTurn);
+        }
+        return this.readTurn;
+      },
+      budgetSpent: (p) => this.budgetPaused.push(p),
       paused: (p) => queue.pause(p),
       unpaused: (p) => queue.unpause(p),
       scheduleFlush: (p) => this.scheduleFlush(p),
