@@ -46,6 +46,15 @@ import {
 let nextPeerId = 1;
 
 /**
+ * Runs `callback` at the end of this turn of the event loop, after its I/O (`setImmediate` in
+ * Node; a zero-delay timer where there is none, as in browsers).
+ */
+const nextTurn: (callback: () => void) => void =
+  typeof setImmediate === 'function'
+    ? (callback) => setImmediate(callback)
+    : (callback) => setTimeout(callback, 0);
+
+/**
  * The peer manager: listens, connects, tracks peers, frames messages through a
  * `MessageStream` per connection, and reports everything as {@link ReactorEvent}s.
  *
@@ -171,7 +180,7 @@ export class Reactor<M> {
       readTurn: () => {
         if (!this.readTurnEnding) {
           this.readTurnEnding = true;
-          setImmediate(this.endReadTurn);
+          nextTurn(this.endReadTurn);
         }
         return this.readTurn;
       },
