@@ -59,13 +59,17 @@ export class MessageStream<M> {
   /** Bytes queued when the current round of `pollTransmit` calls began (0 between rounds). */
   private batch = 0;
   private blockedSince = Number.NaN;
+  /** The largest message received: the codec's `maxSize`, or the receive limit if smaller. */
+  private maxMessage: number;
 
   constructor(codec: Codec<M>, config: StreamConfig | StreamConfigOptions = {}) {
     this.codec = codec;
+    // A configuration resolved for a larger `maxSize` (a codec factory's) is used as it is.
     this.config =
-      'rxLimit' in config && config.maxSize === codec.maxSize
+      'rxLimit' in config && codec.maxSize <= config.maxSize
         ? (config as StreamConfig)
         : resolveStreamConfig(codec.maxSize, config);
+    this.maxMessage = Math.min(codec.maxSize, this.config.rxLimit);
     this.tx = new SendQueue({
       initialCapacity: this.config.txBufMinSize,
       slabSize: Math.max(SLAB_SIZE, this.config.txBufMinSize),
@@ -142,6 +146,7 @@ export class MessageStream<M> {
    */
   setCodec(codec: Codec<M>): void {
     this.codec = codec;
+    this.maxMessage = Math.min(codec.maxSize, this.config.rxLimit);
   }
 
   /**
@@ -326,7 +331,7 @@ export class MessageStream<M> {
     }
     const size = result.consumed;
     // One range check for the usual case; `checkConsumed` tells the failures apart.
-    if (!(size > 0 && size <= end - offset && size <= codec.maxSize && Number.isInteger(size))) {
+    if (!(size > 0 && size <= end - offset && size <= this.maxMessage && Number.isInteger(size))) {
       return this.checkConsumed(size, end - offset);
     }
     let more: ReturnType<MessageSink<M>>;
@@ -365,6 +370,8 @@ export class MessageStream<M> {
           `codec reported consuming ${size} bytes of ${available}`,
         ),
       );
+    } else if (size <= this.codec.maxSize) {
+      this.fail(rxLimit(size, this.config.rxLimit));
     } else {
       this.fail(
         new PeerlinkError(
@@ -425,7 +432,8 @@ export class MessageStream<M> {
    * buffer already holds the limit or more.
    *
    * Throws `ERR_MESSAGE_TOO_LARGE` for a message larger than `maxSize` (it could never be
-   * decoded by the peer) and `ERR_ENCODE_FAILURE` when the codec's `encode` or `sizeHint` throws,
+   * decoded by the peer) or, by its size hint, than a send limit given in bytes (it could never be
+   * queued), and `ERR_ENCODE_FAILURE` when the codec's `encode` or `sizeHint` throws,
    * `sizeHint` returns something other than a non-negative integer, or `encode` misreports the
    * bytes it wrote; the buffer is left as it was.
    */
@@ -446,7 +454,15 @@ export class MessageStream<M> {
         throw new PeerlinkError(ErrorCodes.ENCODE_FAILURE, `codec sizeHint returned ${size}`);
       }
       if (size > maxSize) throw tooLarge(size, maxSize);
-      if (held + size > limit) return false;
+      if (held + size > limit) {
+        if (size > limit) {
+          throw new PeerlinkError(
+            ErrorCodes.MESSAGE_TOO_LARGE,
+            `message of ${size} bytes exceeds the send limit of ${limit} bytes`,
+          );
+        }
+        return false;
+      }
     } else if (held >= limit) {
       return false;
     }
