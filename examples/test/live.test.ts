@@ -33,6 +33,7 @@ function snapshot(peers: PeerStats[], extra: Partial<ReactorStats> = {}): Reacto
     queuedEvents: 0,
     eventCapacity: 1024,
     totals: { bytesIn: 0, bytesOut: 0, messagesIn: 0, messagesOut: 0 },
+    disconnects: {},
     peerStats: peers,
     ...extra,
   };

@@ -8,14 +8,9 @@
 import type { ReactorStats } from '@peerlink/reactor';
 import { Counter, Gauge, register as globalRegistry, type Registry } from 'prom-client';
 
-/**
- * What the exporter reads: anything with the reactor's `stats()` method (a `Reactor`, or a test
- * double). `disconnects`, when the reactor reports it, gives the disconnects so far by reason.
- */
+/** What the exporter reads: anything with the reactor's `stats()` method (a `Reactor`, or a test double). */
 export interface StatsSource {
-  stats(options?: { peers?: boolean }): ReactorStats & {
-    readonly disconnects?: Readonly<Record<string, number>>;
-  };
+  stats(options?: { peers?: boolean }): ReactorStats;
 }
 
 /** Options of {@link PeerlinkMetrics}. */
@@ -166,7 +161,7 @@ export class PeerlinkMetrics {
       () => 0,
       ['reason'],
       (s, set) => {
-        for (const [reason, n] of Object.entries(s.stats.disconnects ?? {})) set({ reason }, n);
+        for (const [reason, n] of Object.entries(s.stats.disconnects)) set({ reason }, n ?? 0);
       },
     );
     gauge(

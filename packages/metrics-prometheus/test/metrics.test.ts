@@ -40,6 +40,7 @@ function emptyStats(overrides: Partial<ReactorStats> = {}): ReactorStats {
     queuedEvents: 0,
     eventCapacity: 1024,
     totals: { bytesIn: 0, bytesOut: 0, messagesIn: 0, messagesOut: 0 },
+    disconnects: {},
     peerStats: [],
     ...overrides,
   };
@@ -160,16 +161,16 @@ describe('PeerlinkMetrics', () => {
     expect(m.get('peerlink_peers{direction="outbound"}')).toBe(2);
   });
 
-  it('publishes disconnects by reason when the reactor counts them', async () => {
+  it('publishes disconnects by reason', async () => {
     const registry = new Registry();
     const source: StatsSource = {
-      stats: () => ({ ...emptyStats(), disconnects: { requested: 3, left: 1, idle: 2 } }),
+      stats: () => ({ ...emptyStats(), disconnects: { requested: 3, left: 1, 'write-stale': 2 } }),
     };
     new PeerlinkMetrics({ registry }).add(source);
     const m = parse(await registry.metrics());
     expect(m.get('peerlink_disconnects_total{reason="requested"}')).toBe(3);
     expect(m.get('peerlink_disconnects_total{reason="left"}')).toBe(1);
-    expect(m.get('peerlink_disconnects_total{reason="idle"}')).toBe(2);
+    expect(m.get('peerlink_disconnects_total{reason="write-stale"}')).toBe(2);
   });
 
   it('tells several reactors apart by `labelNames`, and forgets a removed one', async () => {
@@ -220,5 +221,6 @@ describe('PeerlinkMetrics', () => {
     const m = parse(await registry.metrics());
     expect(m.get('peerlink_received_bytes_total')).toBe(10);
     expect(m.get('peerlink_peers{direction="inbound"}')).toBe(0);
+    expect(m.get('peerlink_disconnects_total{reason="left"}')).toBe(1);
   });
 });

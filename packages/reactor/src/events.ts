@@ -148,6 +148,11 @@ export interface ReactorStats {
     readonly messagesIn: number;
     readonly messagesOut: number;
   };
+  /**
+   * Peers disconnected over the reactor's whole life, by reason kind (a kind appears once it
+   * happened).
+   */
+  readonly disconnects: { readonly [K in DisconnectReason['kind']]?: number };
   /** One entry per connected peer (empty with `stats({ peers: false })`). */
   readonly peerStats: readonly PeerStats[];
 }

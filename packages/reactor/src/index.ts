@@ -15,6 +15,18 @@ export type {
   ReactorStats,
   SendResult,
 } from './events.js';
+export {
+  type Backoff,
+  type BackoffOptions,
+  backoffDelay,
+  type KeepEvent,
+  type KeepHost,
+  type KeepOptions,
+  type KeepTimers,
+  type Kept,
+  keep,
+  resolveBackoff,
+} from './keep.js';
 export type { Logger } from './log.js';
 export type { ConnectCommandOptions, ReactorOptions, ShutdownOptions } from './options.js';
 export { Reactor } from './reactor.js';

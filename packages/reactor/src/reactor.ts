@@ -15,6 +15,7 @@ import { Connects } from './connects.js';
 import { ReactorErrorCodes } from './errors.js';
 import { EventQueue } from './event-queue.js';
 import type {
+  DisconnectReason,
   MessageHandler,
   PeerId,
   PeerStats,
@@ -34,9 +35,9 @@ let nextPeerId = 1;
  * `MessageStream` per connection, and reports everything as {@link ReactorEvent}s.
  *
  * Commands are plain method calls ({@link connect}, {@link send}, {@link disconnect},
- * {@link shutdown}). Events are consumed either with a synchronous handler ({@link onEvent}, the
- * fast path) or as a bounded async iterable ({@link events}); while the iterator's consumer lags,
- * the reactor pauses the sockets whose messages would overflow it.
+ * {@link shutdown}). Events are consumed with synchronous listeners ({@link onEvent}, the fast
+ * path) and bounded async iterables ({@link events}), as many of each as needed; while an
+ * iterator's consumer lags, the reactor pauses the sockets whose messages would overflow it.
  *
  * Outbound, messages sent in the same turn of the event loop are written to the transport
  * together, in one write, in a microtask; a run of sends that fills the send buffer is written
@@ -65,6 +66,8 @@ export class Reactor<M> {
   private inboundCount = 0;
   /** Counters of peers already gone, so that `stats().totals` covers the reactor's whole life. */
   private readonly departed: Totals = { bytesIn: 0, bytesOut: 0, messagesIn: 0, messagesOut: 0 };
+  /** Disconnects so far, by reason kind. */
+  private readonly disconnects: { [K in DisconnectReason['kind']]?: number } = {};
   private readonly queue: EventQueue<M>;
   /** What every peer reaches the reactor through. */
   private readonly host: PeerHost<M>;
@@ -115,7 +118,13 @@ export class Reactor<M> {
       departed: this.departed,
       clock,
       turnClock: () => this.turnClock(),
-      emit: (event) => queue.emit(event),
+      emit: (event) => {
+        if (event.type === 'disconnected') {
+          const kind = event.reason.kind;
+          this.disconnects[kind] = (this.disconnects[kind] ?? 0) + 1;
+        }
+        queue.emit(event);
+      },
       deliver: queue.deliver,
       eventQueueFull: () => queue.full,
       paused: (p) => queue.pause(p),
@@ -383,33 +392,45 @@ export class Reactor<M> {
   // ------------------------------------------------------------------ events
 
   /**
-   * Sets the synchronous event handler: every event is passed to it as it happens, with no
-   * queueing (the fast path). An exception thrown by the handler does not disturb the reactor; it
-   * is rethrown in a microtask, where it surfaces as an uncaught exception. While a handler is
-   * set, {@link events} cannot be used. Events queued before the handler was set are handed to it
-   * first.
+   * Adds a synchronous event listener and returns the function that removes it. Every event is
+   * passed to it as it happens, with no queueing (the fast path). Any number of listeners (and
+   * {@link events} iterators) can subscribe: each sees every event from its subscription on, in
+   * the same order, listeners in the order they were added. Events emitted while nobody listened
+   * are handed to the first subscriber first.
+   *
+   * An exception thrown by a listener does not disturb the reactor or the other listeners: the
+   * event still reaches the rest, the listener stays subscribed, and the exception is rethrown in
+   * a microtask, where it surfaces as an uncaught exception. With several listeners, an event
+   * that a listener causes (for example `no-such-peer` from a `send` inside it) reaches the
+   * listeners once the current event has reached all of them; with one, at once, inside the call.
+   * A listener removed during a dispatch gets nothing more, not even the current event.
    *
    * `onMessage`, when given, receives every message instead of `handler`, as
-   * `(peer, message, size)`, with no event object made per message: the fastest way to consume a
-   * flood of small messages. Order is kept: a peer's messages come after its `connected` or
-   * `accepted` event and before its `disconnected` event, exactly as `message` events would.
-   * Its exceptions are treated like the handler's.
+   * `(peer, message, size)`, with no event object made per message when it is the only
+   * subscriber: the fastest way to consume a flood of small messages. Order is kept: a peer's
+   * messages come after its `connected` or `accepted` event and before its `disconnected` event,
+   * exactly as `message` events would. Its exceptions are treated like the handler's.
    *
    * @example
    * ```ts
-   * reactor.onEvent(
+   * const stop = reactor.onEvent(
    *   (event) => console.log(event.type, event.peer),
    *   (peer, message) => handle(peer, message),
    * );
+   * stop(); // removes this listener only
    * ```
    */
-  onEvent(handler: (event: ReactorEvent<M>) => void, onMessage?: MessageHandler<M>): void {
-    this.queue.setHandler(handler, onMessage);
+  onEvent(handler: (event: ReactorEvent<M>) => void, onMessage?: MessageHandler<M>): () => void {
+    return this.queue.addListener(handler, onMessage);
   }
 
   /**
-   * The events as a bounded async iterable (capacity `eventCapacity`). Ends after shutdown once
-   * every queued event has been consumed. Only one consumer at a time.
+   * The events as a bounded async iterable: each call is a new subscriber with its own queue of
+   * `eventCapacity` events, and sees every event from the call on. While any iterator's queue is
+   * full, the reactor stops reading from the sockets whose messages would go into it: a slow
+   * iterator slows every peer's input down, for every subscriber. Ending the iteration (`break`,
+   * or `return()`) unsubscribes it. Ends after shutdown once every queued event was consumed.
+   * Several `next()` calls may wait at once; they settle in order.
    */
   events(): AsyncIterableIterator<ReactorEvent<M>> {
     return this.queue.iterator();
@@ -420,7 +441,7 @@ export class Reactor<M> {
     return this.events();
   }
 
-  /** Events waiting in the queue. */
+  /** Events waiting: in the longest iterator queue, or kept while nobody listens. */
   get queuedEvents(): number {
     return this.queue.size;
   }
@@ -577,6 +598,7 @@ export class Reactor<M> {
       queuedEvents: this.queue.size,
       eventCapacity: this.queue.capacity,
       totals: { bytesIn, bytesOut, messagesIn, messagesOut },
+      disconnects: { ...this.disconnects },
       peerStats: peers,
     };
   }
