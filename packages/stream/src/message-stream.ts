@@ -154,7 +154,7 @@ export class MessageStream<M> {
    * {@link setCodec}). Returns like {@link handleData}. Input held back because the sink asked to
    * stop is left to {@link resumeReceive}.
    */
-  decodeBuffered(sink: MessageSink<M>, now = 0): PeerlinkError<StreamErrorCode> | undefined {
+  decodeBuffered(sink: MessageSink<M>, now: number): PeerlinkError<StreamErrorCode> | undefined {
     if (this.failure !== undefined) return this.failure;
     if (this.stopped || this.rxEnd === this.rxStart) return undefined;
     return this.drainBuffered(sink, now);

@@ -66,12 +66,12 @@ describe('limits in bytes', () => {
           const body = limit; // frame = body + 4 > limit
           const wire = frame(body);
           const whole = new MessageStream(big, { rxBufMaxBytes: limit });
-          expect(whole.handleData(wire, () => {})?.code).toBe('ERR_RX_LIMIT');
+          expect(whole.handleData(wire, () => {}, 0)?.code).toBe('ERR_RX_LIMIT');
           const parts = new MessageStream(big, { rxBufMaxBytes: limit });
           const step = Math.max(1, Math.floor(wire.length / split));
           let error: string | undefined;
           for (let at = 0; at < wire.length && error === undefined; at += step) {
-            error = parts.handleData(wire.slice(at, at + step), () => {})?.code;
+            error = parts.handleData(wire.slice(at, at + step), () => {}, 0)?.code;
           }
           expect(error).toBe('ERR_RX_LIMIT');
           // Never buffered past the limit.
@@ -87,7 +87,7 @@ describe('limits in bytes', () => {
     const got: number[] = [];
     for (let at = 0; at < wire.length; at += 7) {
       expect(
-        stream.handleData(wire.slice(at, at + 7), (m) => void got.push(m.length)),
+        stream.handleData(wire.slice(at, at + 7), (m) => void got.push(m.length), 0),
       ).toBeUndefined();
     }
     expect(got).toEqual([996]);
