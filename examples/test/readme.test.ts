@@ -76,6 +76,36 @@ describe('README', () => {
     for (const [i, line] of sample.entries()) expect(tail[i]).toMatch(shape(line));
   });
 
+  it('contributing: each optional tool is checked for by the tests named, and .ci/run installs it', () => {
+    const start = readme.indexOf('**Optional tools.**');
+    expect(start).toBeGreaterThan(0);
+    const rows = readme
+      .slice(start, readme.indexOf('\n\n**', start + 1))
+      .split('\n')
+      .filter((l) => /^\| `[a-z]+` \(`[a-z0-9-]+`\)/.test(l));
+    expect(rows.map((r) => /^\| `([a-z]+)`/.exec(r)![1])).toEqual([
+      'microsocks',
+      'openssl',
+      'ip',
+      'prlimit',
+      'script',
+    ]);
+    const ci = readFileSync(`${root}.ci/run`, 'utf8');
+    for (const row of rows) {
+      const [, tool, debian] = /^\| `([a-z]+)` \(`([a-z0-9-]+)`\)/.exec(row)!;
+      // The first file named in the row probes for the tool.
+      const file = /`((?:packages|examples)\/[^`]+\.ts)`/.exec(row)![1]!;
+      expect(readFileSync(`${root}${file}`, 'utf8'), `${file} checks for ${tool}`).toMatch(
+        tool === 'script' ? /\/usr\/bin\/script/ : new RegExp(`'${tool}'`),
+      );
+      if (['microsocks', 'openssl', 'iproute2'].includes(debian!))
+        expect(ci, `.ci/run installs ${debian}`).toContain(`need+=(${debian})`);
+    }
+    expect(
+      readFileSync(`${root}packages/integration-tests/test/hardening/netns.test.ts`, 'utf8'),
+    ).toContain("process.getuid?.() !== 0) return 'not root'");
+  });
+
   it('maps every public item of the Rust crate (SPEC §9)', () => {
     const [table] = blocks('## From the Rust crate: every public item of peerlink 0.10.0');
     expect(table).toBeUndefined(); // a table, not a code block
