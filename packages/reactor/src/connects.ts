@@ -23,7 +23,8 @@ export class Connects {
 
   /**
    * @param transport Makes the connections.
-   * @param timeout How long a connect may take, in milliseconds (`connectTimeout`).
+   * @param timeout How long a connect may take, in milliseconds (`connectTimeout`; `Infinity`:
+   *   no limit, no timer).
    */
   constructor(
     private readonly transport: Transport,
@@ -52,15 +53,17 @@ export class Connects {
       parseAddress(target);
       if (signal?.aborted) onAbort();
       signal?.addEventListener('abort', onAbort, { once: true });
-      pending.timer = setTimeout(() => {
-        controller.abort(
-          new PeerlinkError(
-            ReactorErrorCodes.CONNECT_TIMEOUT,
-            `connect to ${target} timed out after ${this.timeout} ms`,
-          ),
-        );
-      }, this.timeout);
-      pending.timer.unref?.();
+      if (this.timeout !== Number.POSITIVE_INFINITY) {
+        pending.timer = setTimeout(() => {
+          controller.abort(
+            new PeerlinkError(
+              ReactorErrorCodes.CONNECT_TIMEOUT,
+              `connect to ${target} timed out after ${this.timeout} ms`,
+            ),
+          );
+        }, this.timeout);
+        pending.timer.unref?.();
+      }
       this.pending.add(pending);
       controller.signal.throwIfAborted();
       return await abortable(

@@ -1,5 +1,3 @@
-import { debuglog } from 'node:util';
-
 /**
  * A logger the reactor can write to: any object with these four methods (pino, console, ...).
  * Each call gets a structured record and a message, pino-style.
@@ -9,6 +7,21 @@ export interface Logger {
   info(record: object, message: string): void;
   warn(record: object, message: string): void;
   error(record: object, message: string): void;
+}
+
+type DebugLog = ((message: string, ...args: unknown[]) => void) & { enabled: boolean };
+
+/**
+ * Node's `util.debuglog('peerlink')` (on with `NODE_DEBUG=peerlink`), reached through
+ * `process.getBuiltinModule` rather than an import of `node:util`, so that the reactor bundles
+ * for browsers; there (no `process`) it is `undefined`, and a `logger` is the way to log.
+ */
+function nodeDebugLog(): DebugLog | undefined {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  const util = proc?.getBuiltinModule?.('node:util') as
+    | { debuglog(section: string): DebugLog }
+    | undefined;
+  return util?.debuglog('peerlink');
 }
 
 /** Where reactor diagnostics go; a no-op unless `NODE_DEBUG=peerlink` or a logger is given. */
@@ -22,8 +35,8 @@ export class Log {
   constructor(logger: Logger | undefined, name: string | undefined) {
     this.logger = logger;
     this.prefix = name === undefined ? '' : `[${name}] `;
-    const d = debuglog('peerlink');
-    this.debug = d.enabled ? d : undefined;
+    const d = nodeDebugLog();
+    this.debug = d?.enabled === true ? d : undefined;
     this.enabled = logger !== undefined || this.debug !== undefined;
   }
 

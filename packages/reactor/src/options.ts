@@ -32,11 +32,14 @@ export interface ReactorOptions<M> {
   /** A name put in front of every log message, to tell reactors in one process apart. */
   name?: string;
   /**
-   * How often timeouts and staleness are checked, in milliseconds. Default
-   * `min(1000, txTimeout / 4, messageTimeout / 4)`.
+   * How often timeouts and staleness are checked, in milliseconds, from 1 to 2^31 − 1. Default
+   * `max(10, min(1000, txTimeout / 4, messageTimeout / 4))`.
    */
   housekeepingInterval?: number;
-  /** How often peer buffers are shrunk, in milliseconds. Default 30000 (30 s). */
+  /**
+   * How often peer buffers are shrunk, in milliseconds (counted in housekeeping intervals);
+   * `Infinity` for never. Default 30000 (30 s).
+   */
   shrinkInterval?: number;
   /** The clock, in milliseconds. Default `performance.now`. */
   clock?: () => number;
@@ -58,8 +61,9 @@ export interface ConnectCommandOptions {
 /** Options of {@link Reactor.shutdown}. */
 export interface ShutdownOptions {
   /**
-   * How long to keep flushing queued data before closing every connection, in milliseconds.
-   * Default 1000. Use 0 to close at once.
+   * How long to keep flushing queued data before closing every connection, in milliseconds, from
+   * 0 to 2^31 − 1. Default 1000. Use 0 to close at once, `Infinity` to flush until done (a peer
+   * whose data stops leaving is still reset after `txTimeout`).
    */
   flushTimeout?: number;
 }

@@ -26,7 +26,15 @@ import type {
 import { Log } from './log.js';
 import type { ConnectCommandOptions, ReactorOptions, ShutdownOptions } from './options.js';
 import { Peer, type PeerHost, type Totals } from './peer.js';
-import { noop, noSuchPeer, positiveInt, shutdownError } from './util.js';
+import {
+  flushTimeoutOf,
+  interval,
+  noop,
+  noSuchPeer,
+  positiveInt,
+  shutdownError,
+  timerInterval,
+} from './util.js';
 
 let nextPeerId = 1;
 
@@ -86,6 +94,8 @@ export class Reactor<M> {
   private readonly shrinkEvery: number;
   private readonly tickMs: number;
   private sinceShrink = 0;
+  /** Set when `shutdown()` is called: from then on every new command fails with `ERR_SHUTDOWN`. */
+  private stopping = false;
   private shutdownPromise: Promise<void> | undefined;
   private closedAll: (() => void) | undefined;
 
@@ -106,7 +116,7 @@ export class Reactor<M> {
     const queue = new EventQueue<M>(
       capacity,
       clock,
-      () => this.shutdownPromise !== undefined && this.closing.size === 0 && this.peers.size === 0,
+      () => this.stopping && this.closing.size === 0 && this.peers.size === 0,
     );
     this.queue = queue;
     this.host = {
@@ -135,7 +145,7 @@ export class Reactor<M> {
       released: (p) => this.released(p),
     };
     this.tickMs =
-      options.housekeepingInterval ??
+      timerInterval('housekeepingInterval', options.housekeepingInterval) ??
       Math.max(
         10,
         Math.min(
@@ -144,7 +154,7 @@ export class Reactor<M> {
           config.messageTimeout > 0 ? config.messageTimeout / 4 : 1000,
         ),
       );
-    this.shrinkEvery = options.shrinkInterval ?? 30_000;
+    this.shrinkEvery = interval('shrinkInterval', options.shrinkInterval ?? 30_000);
     this.housekeeping = setInterval(() => this.tick(), this.tickMs);
     this.housekeeping.unref?.();
   }
@@ -183,7 +193,7 @@ export class Reactor<M> {
         { cause },
       );
     }
-    if (this.shutdownPromise !== undefined) {
+    if (this.stopping) {
       await Promise.allSettled(opened.map((l) => l.close()));
       throw shutdownError();
     }
@@ -211,17 +221,19 @@ export class Reactor<M> {
   }
 
   private async startConnect(target: string, signal: AbortSignal | undefined): Promise<PeerId> {
-    if (this.shutdownPromise !== undefined) {
-      const error = shutdownError();
-      this.queue.emit({ type: 'connect-failed', target, error });
-      throw error;
-    }
     let conn: Connection;
     try {
+      if (this.stopping) throw shutdownError();
       conn = await this.connects.open(target, signal);
+      if (this.stopping) {
+        // Completed after shutdown began (shutdown aborts the connects it sees; this one got
+        // through): it never becomes a peer.
+        conn.close();
+        throw shutdownError();
+      }
     } catch (error) {
       if (this.log.enabled) {
-        this.log.write('debug', { target, code: codeOf(error as Error) }, 'connect failed');
+        this.log.write('debug', { target, code: codeOf(error) }, 'connect failed');
       }
       this.queue.emit({ type: 'connect-failed', target, error: error as Error });
       throw error;
@@ -360,13 +372,22 @@ export class Reactor<M> {
    * its queued events are consumed. Calling it again returns the same promise.
    */
   shutdown(options: ShutdownOptions = {}): Promise<void> {
-    this.shutdownPromise ??= this.runShutdown(options.flushTimeout ?? 1000);
+    if (this.shutdownPromise === undefined) {
+      let flushTimeout: number;
+      try {
+        flushTimeout = flushTimeoutOf(options);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      // Before anything else: an event handler run by the shutdown itself must already see it.
+      this.stopping = true;
+      this.shutdownPromise = this.runShutdown(flushTimeout);
+    }
     return this.shutdownPromise;
   }
 
   private async runShutdown(flushTimeout: number): Promise<void> {
     if (this.log.enabled) this.log.write('debug', { peers: this.peers.size }, 'shutting down');
-    clearInterval(this.housekeeping);
     const listeners = this.listeners.splice(0);
     this.connects.abortAll(shutdownError());
     for (const p of [...this.peers.values()]) p.disconnect({ kind: 'requested' });
@@ -375,16 +396,21 @@ export class Reactor<M> {
       const allClosed = new Promise<void>((resolve) => {
         this.closedAll = resolve;
       });
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timedOut = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, flushTimeout);
-      });
-      await Promise.race([allClosed, timedOut]);
-      clearTimeout(timer);
+      if (flushTimeout === Number.POSITIVE_INFINITY) {
+        await allClosed; // housekeeping still resets a peer whose data stops leaving (txTimeout)
+      } else {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const timedOut = new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, flushTimeout);
+        });
+        await Promise.race([allClosed, timedOut]);
+        clearTimeout(timer);
+      }
       this.closedAll = undefined;
       // Out of time: close the rest at once, and forget them without waiting for the transport.
       for (const p of [...this.closing]) p.closeNow();
     }
+    clearInterval(this.housekeeping);
     // Wake an iterator waiting on an empty queue: it ends now.
     this.queue.wake();
   }
@@ -449,7 +475,7 @@ export class Reactor<M> {
   // ------------------------------------------------------------------ the peer registry
 
   private accept(conn: Connection): void {
-    if (this.shutdownPromise !== undefined || this.inboundCount >= this.maxInbound) {
+    if (this.stopping || this.inboundCount >= this.maxInbound) {
       if (this.log.enabled) {
         this.log.write(
           'debug',
@@ -635,6 +661,6 @@ export class Reactor<M> {
   }
 
   private assertRunning(): void {
-    if (this.shutdownPromise !== undefined) throw shutdownError();
+    if (this.stopping) throw shutdownError();
   }
 }

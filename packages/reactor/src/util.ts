@@ -1,4 +1,4 @@
-import { ErrorCodes, PeerlinkError } from '@peerlink/stream';
+import { ErrorCodes, invalidArgument, PeerlinkError } from '@peerlink/stream';
 import { type ReactorErrorCode, ReactorErrorCodes } from './errors.js';
 import type { PeerId } from './events.js';
 
@@ -27,6 +27,56 @@ export function positiveInt(field: string, value: number, infinityOk = false): n
   }
   throw new PeerlinkError(
     ErrorCodes.INVALID_CONFIG,
-    `${field}: must be a positive integer, got ${value}`,
+    `${field}: must be a positive integer, got ${String(value)}`,
   );
+}
+
+/** The longest delay `setTimeout` and `setInterval` take (2^31 − 1 ms, about 24.8 days). */
+export const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
+/**
+ * A timer's period, in ms: a number from 1 to {@link MAX_TIMER_DELAY}, or `undefined` (the
+ * default applies). Else `ERR_INVALID_CONFIG` naming `field`.
+ */
+export function timerInterval(field: string, value: number | undefined): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !(value >= 1 && value <= MAX_TIMER_DELAY)) {
+    throw new PeerlinkError(
+      ErrorCodes.INVALID_CONFIG,
+      `${field}: must be a number of milliseconds from 1 to ${MAX_TIMER_DELAY}, got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
+/** A period counted by housekeeping, in ms: a positive number, or `Infinity` for never. */
+export function interval(field: string, value: number): number {
+  if (typeof value !== 'number' || !(value > 0)) {
+    throw new PeerlinkError(
+      ErrorCodes.INVALID_CONFIG,
+      `${field}: must be a positive number of milliseconds (Infinity: never), got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * `shutdown`'s `flushTimeout`, in ms (default 1000): from 0 to {@link MAX_TIMER_DELAY}, or
+ * `Infinity` to flush until done. Else `ERR_INVALID_CONFIG` naming the field.
+ */
+export function flushTimeoutOf(options: { flushTimeout?: number }): number {
+  if (typeof options !== 'object' || options === null) {
+    throw invalidArgument('options', 'an object ({ flushTimeout })', options);
+  }
+  const value = options.flushTimeout ?? 1000;
+  if (
+    typeof value !== 'number' ||
+    !((value >= 0 && value <= MAX_TIMER_DELAY) || value === Number.POSITIVE_INFINITY)
+  ) {
+    throw new PeerlinkError(
+      ErrorCodes.INVALID_CONFIG,
+      `flushTimeout: must be a number of milliseconds from 0 to ${MAX_TIMER_DELAY}, or Infinity (flush until done), got ${String(value)}`,
+    );
+  }
+  return value;
 }

@@ -51,7 +51,10 @@ export interface StreamConfigOptions {
    * 30000 (30 s).
    */
   txTimeout?: number;
-  /** Outbound connect timeout, in milliseconds. Default 5000 (5 s). */
+  /**
+   * Outbound connect timeout, in milliseconds: at most 2^31 − 1 (about 24.8 days, the longest
+   * timer), or `Infinity` for none. Default 5000 (5 s).
+   */
   connectTimeout?: number;
   /**
    * Deadline for completing a started message, in milliseconds: a peer that began a message and
@@ -79,7 +82,7 @@ export interface StreamConfig {
   readonly txBufMaxBytes: number | undefined;
   /** Write-stale timeout, in milliseconds. */
   readonly txTimeout: number;
-  /** Connect timeout, in milliseconds. */
+  /** Connect timeout, in milliseconds (`Infinity`: none). */
   readonly connectTimeout: number;
   /** Message completion deadline, in milliseconds (0 = off). */
   readonly messageTimeout: number;
@@ -140,7 +143,7 @@ export function resolveStreamConfig(
     rxBufMaxBytes,
     txBufMaxBytes,
     txTimeout: duration('txTimeout', options.txTimeout ?? d.txTimeout, false),
-    connectTimeout: duration('connectTimeout', options.connectTimeout ?? d.connectTimeout, false),
+    connectTimeout: timerDuration('connectTimeout', options.connectTimeout ?? d.connectTimeout),
     messageTimeout: duration('messageTimeout', options.messageTimeout ?? d.messageTimeout, true),
     maxSize,
     rxLimit,
@@ -186,6 +189,22 @@ function duration(field: string, value: number, zeroOk: boolean): number {
     invalid(
       field,
       `must be a ${zeroOk ? 'non-negative' : 'positive'} number of milliseconds, got ${value}`,
+    );
+  }
+  return value;
+}
+
+/** The longest delay a timer takes (2^31 − 1 ms); a longer one would fire at once. */
+const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
+/** A duration run by a timer: positive, at most {@link MAX_TIMER_DELAY}, or `Infinity` (none). */
+function timerDuration(field: string, value: number): number {
+  if (value === Number.POSITIVE_INFINITY) return value;
+  duration(field, value, false);
+  if (value > MAX_TIMER_DELAY) {
+    invalid(
+      field,
+      `must be at most ${MAX_TIMER_DELAY} ms (the longest timer), or Infinity, got ${value}`,
     );
   }
   return value;

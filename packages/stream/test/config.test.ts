@@ -75,7 +75,8 @@ describe('StreamConfig validation', () => {
     ['txBufMaxSize', [0, 256, -1, 2.5, Number.NaN]],
     ['txBufMaxFloor', [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]],
     ['txTimeout', [0, -1, Number.NaN, Number.POSITIVE_INFINITY]],
-    ['connectTimeout', [0, -1, Number.NaN, Number.POSITIVE_INFINITY]],
+    // Infinity is "no timeout"; a finite value past the longest timer would fire at once.
+    ['connectTimeout', [0, -1, Number.NaN, 2 ** 31]],
     ['messageTimeout', [-1, Number.NaN, Number.POSITIVE_INFINITY]],
   ];
   for (const [field, values] of invalid) {
@@ -88,6 +89,14 @@ describe('StreamConfig validation', () => {
       }
     });
   }
+
+  test('takes `connectTimeout` up to 2^31 − 1 ms, or Infinity for none', () => {
+    expect(resolveStreamConfig(1000, { connectTimeout: 2 ** 31 - 1 }).connectTimeout).toBe(
+      2 ** 31 - 1,
+    );
+    const none = resolveStreamConfig(1000, { connectTimeout: Number.POSITIVE_INFINITY });
+    expect(none.connectTimeout).toBe(Number.POSITIVE_INFINITY);
+  });
 
   test('rejects a codec `maxSize` that is not a positive integer, naming `maxSize`', () => {
     for (const maxSize of [0, -1, 1.5, Number.NaN]) {
