@@ -1,10 +1,4 @@
-import {
-  abortable,
-  type Connection,
-  PeerlinkError,
-  parseAddress,
-  type Transport,
-} from '@peerlink/stream';
+import { abortable, type Connection, PeerlinkError, type Transport } from '@peerlink/stream';
 import { ReactorErrorCodes } from './errors.js';
 import { asError } from './util.js';
 
@@ -50,7 +44,6 @@ export class Connects {
         }),
       );
     try {
-      parseAddress(target);
       if (signal?.aborted) onAbort();
       signal?.addEventListener('abort', onAbort, { once: true });
       if (this.timeout !== Number.POSITIVE_INFINITY) {

@@ -3,6 +3,7 @@ import {
   type Connection,
   type ConnectionHandler,
   codeOf,
+  ErrorCodes,
   MessageStream,
   PeerlinkError,
   type StreamConfig,
@@ -163,13 +164,38 @@ export class Peer<M> implements ConnectionHandler {
   onData(chunk: Uint8Array): void {
     if (this.state !== 'open') return;
     this.bytesIn += chunk.length;
-    const stream = this.stream;
-    const error = stream.handleData(chunk, this.sink, this.host.turnClock());
-    if (error !== undefined) this.violation(error);
-    else if (this.state === 'open' && (stream.hasBufferedInput || this.host.eventQueueFull())) {
-      // Held-back input, or a full queue even though the last message ended with the chunk
-      // (nothing held back): either way, no more input until the consumer catches up.
-      this.pause();
+    // The last guard at the transport boundary: nothing thrown on the receive path may escape
+    // into the transport's callback (a socket listener); it ends this peer only.
+    try {
+      const stream = this.stream;
+      const error = stream.handleData(chunk, this.sink, this.host.turnClock());
+      if (error !== undefined) this.violation(error);
+      else if (this.state === 'open' && (stream.hasBufferedInput || this.host.eventQueueFull())) {
+        // Held-back input, or a full queue even though the last message ended with the chunk
+        // (nothing held back): either way, no more input until the consumer catches up.
+        this.pause();
+      }
+    } catch (cause) {
+      this.receiveThrew(cause);
+    }
+  }
+
+  /**
+   * Something on the receive path threw (the stream itself never does; its sink or a logger
+   * might): the peer is disconnected as a codec violation, the stream's error (or the exception,
+   * as `cause`) its reason, and the connection closed. Never throws.
+   */
+  private receiveThrew(cause: unknown): void {
+    try {
+      const error =
+        this.s?.error ??
+        new PeerlinkError(ErrorCodes.SINK_FAILURE, 'the receive path threw', { cause });
+      this.drop({ kind: 'codec-violation', error }, 'close');
+    } catch {
+      try {
+        this.conn.close();
+      } catch {}
+      this.release();
     }
   }
 
@@ -177,6 +203,12 @@ export class Peer<M> implements ConnectionHandler {
     if (this.state === 'closed') return;
     this.stream.handleDrain(this.host.clock());
     this.flush();
+  }
+
+  /** The transport, still blocked, passed on part of a large write: write progress. */
+  onProgress(): void {
+    if (this.state === 'closed') return;
+    this.stream.handleProgress(this.host.clock());
   }
 
   onEnd(): void {

@@ -5,7 +5,6 @@ import {
   ErrorCodes,
   type Listener,
   PeerlinkError,
-  parseAddress,
   resolveStreamConfig,
   type StreamConfig,
   type Transport,
@@ -172,7 +171,6 @@ export class Reactor<M> {
     const opened: Listener[] = [];
     try {
       for (const address of list) {
-        parseAddress(address);
         // Accept failures name the bound address (the real port, not `:0`) once it is known.
         let bound = address;
         const listener = await this.transport.listen(address, {

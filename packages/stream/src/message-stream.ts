@@ -1,7 +1,13 @@
-import { type Codec, ErrorCodes, PeerlinkError } from '@peerlink/codec';
+import {
+  type Codec,
+  type DecodeResult,
+  ErrorCodes,
+  type Malformed,
+  PeerlinkError,
+} from '@peerlink/codec';
 import { QueuePoints } from '@peerlink/queue-points';
 import { resolveStreamConfig, type StreamConfig, type StreamConfigOptions } from './config.js';
-import type { StreamErrorCode } from './errors.js';
+import { messageOf, type StreamErrorCode } from './errors.js';
 import { SendQueue } from './send-queue.js';
 
 /**
@@ -30,8 +36,8 @@ const MIN_COPY_STEP = 64;
  *   and {@link resumeReceive} delivers the rest when the consumer is ready.
  * - Send: {@link queue} encodes a message (or refuses it when the send buffer is full); while
  *   {@link hasQueuedData}, take bytes with {@link pollTransmit} and hand them to the transport.
- *   Report a transport that refused more with {@link handleBlocked} and its drain with
- *   {@link handleDrain}.
+ *   Report a transport that refused more with {@link handleBlocked}, its progress while still
+ *   blocked with {@link handleProgress}, and its drain with {@link handleDrain}.
  * - Housekeeping: {@link isWriteStale} and {@link isReceiveStale} about once a second,
  *   {@link shrinkBuffers} about every 30 s.
  *
@@ -312,8 +318,13 @@ export class MessageStream<M> {
    * incomplete or failed (then `failure` is set). Sets `stopped` when the sink says stop.
    */
   private decodeOne(bytes: Uint8Array, offset: number, end: number, sink: MessageSink<M>): number {
-    let result: ReturnType<Codec<M>['decode']>;
+    let result: DecodeResult<M>;
+    let size: unknown;
+    let message: M;
     const codec = this.codec;
+    // Everything the codec returns is read here, once, inside the guard: a result whose getters
+    // (or Proxy traps) throw is a codec failure like a decode that throws, never an exception out
+    // of the stream.
     try {
       // The codec's offset-taking fast path spares a view per message.
       result =
@@ -322,21 +333,31 @@ export class MessageStream<M> {
           : codec.decode(
               offset === 0 && end === bytes.length ? bytes : bytes.subarray(offset, end),
             );
+      if (typeof result !== 'object' || result === null || result.kind !== 'message') {
+        return this.notDecoded(result);
+      }
+      size = result.consumed;
+      message = result.message;
     } catch (cause) {
       this.fail(new PeerlinkError(ErrorCodes.CODEC_FAILURE, 'codec decode threw', { cause }));
       return -1;
     }
-    if (result === undefined || result === null || result.kind !== 'message') {
-      return this.notDecoded(result);
-    }
-    const size = result.consumed;
-    // One range check for the usual case; `checkConsumed` tells the failures apart.
-    if (!(size > 0 && size <= end - offset && size <= this.maxMessage && Number.isInteger(size))) {
-      return this.checkConsumed(size, end - offset);
+    // One range check for the usual case (a number compared, never a value whose `valueOf` could
+    // run); `checkConsumed` tells the failures apart.
+    if (
+      !(
+        typeof size === 'number' &&
+        size > 0 &&
+        size <= end - offset &&
+        size <= this.maxMessage &&
+        Number.isInteger(size)
+      )
+    ) {
+      return this.checkConsumed(size, end - offset, result);
     }
     let more: ReturnType<MessageSink<M>>;
     try {
-      more = sink(result.message, size);
+      more = sink(message, size);
     } catch (cause) {
       // The input after this message is lost: end the stream so that it cannot go on out of
       // step with the peer, and let the caller see its own exception.
@@ -347,36 +368,52 @@ export class MessageStream<M> {
     return size;
   }
 
-  /** A decode result other than a message: -1, failing the stream unless it is `incomplete`. */
-  private notDecoded(result: ReturnType<Codec<M>['decode']> | null | undefined): number {
-    switch (result?.kind) {
-      case 'incomplete':
-        return -1;
-      case 'malformed':
-        this.fail(new PeerlinkError(ErrorCodes.MALFORMED, `malformed message: ${result.reason}`));
-        return -1;
-      default:
-        this.fail(new PeerlinkError(ErrorCodes.CODEC_FAILURE, 'codec decode returned no result'));
-        return -1;
+  /**
+   * A decode result other than a message: -1, failing the stream unless it is `incomplete`. Reads
+   * the result (its getters may throw: the caller's guard catches that).
+   */
+  private notDecoded(result: unknown): number {
+    const kind =
+      typeof result === 'object' && result !== null
+        ? (result as { kind?: unknown }).kind
+        : undefined;
+    if (kind === 'incomplete') return -1;
+    if (kind === 'malformed') {
+      const reason = (result as Malformed).reason;
+      this.fail(
+        new PeerlinkError(ErrorCodes.MALFORMED, `malformed message: ${printable(reason)}`, {
+          cause: result,
+        }),
+      );
+      return -1;
     }
+    this.fail(
+      new PeerlinkError(
+        ErrorCodes.CODEC_FAILURE,
+        `codec decode returned ${result == null ? 'no result' : 'something that is not a decode result'}`,
+        { cause: result },
+      ),
+    );
+    return -1;
   }
 
   /** A message whose reported size is impossible or too large: fails the stream, returns -1. */
-  private checkConsumed(size: number, available: number): number {
-    if (!Number.isInteger(size) || size <= 0 || size > available) {
+  private checkConsumed(size: unknown, available: number, result: unknown): number {
+    if (typeof size !== 'number' || !Number.isInteger(size) || size <= 0 || size > available) {
       this.fail(
         new PeerlinkError(
           ErrorCodes.CODEC_FAILURE,
-          `codec reported consuming ${size} bytes of ${available}`,
+          `codec reported consuming ${typeof size === 'number' ? size : `a ${typeof size}`} bytes of ${available}`,
+          { cause: result },
         ),
       );
-    } else if (size <= this.codec.maxSize) {
+    } else if (size <= this.config.maxSize && size > this.config.rxLimit) {
       this.fail(rxLimit(size, this.config.rxLimit));
     } else {
       this.fail(
         new PeerlinkError(
           ErrorCodes.MESSAGE_TOO_LARGE,
-          `decoded a ${size}-byte message; maxSize is ${this.codec.maxSize}`,
+          `decoded a ${size}-byte message; maxSize is ${this.maxMessage}`,
         ),
       );
     }
@@ -557,6 +594,14 @@ export class MessageStream<M> {
     this.lastProgress = now;
   }
 
+  /**
+   * The transport, still blocked, passed on part of what it holds at `now` (its handler's
+   * `onProgress`): write progress, so a slow but steady reader is not write-stale.
+   */
+  handleProgress(now: number): void {
+    this.lastProgress = now;
+  }
+
   /** Whether the transport is blocked (refused bytes and has not drained since). */
   get isBlocked(): boolean {
     return !Number.isNaN(this.blockedSince);
@@ -629,4 +674,9 @@ function tooLarge(size: number, maxSize: number): PeerlinkError<StreamErrorCode>
     ErrorCodes.MESSAGE_TOO_LARGE,
     `message of ${size} bytes exceeds maxSize ${maxSize}`,
   );
+}
+
+/** A codec's `reason` as text, whatever it is (a Symbol, a throwing `toString`): never throws. */
+function printable(reason: unknown): string {
+  return typeof reason === 'string' ? reason : messageOf(reason);
 }

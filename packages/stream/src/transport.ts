@@ -23,6 +23,16 @@ export interface ConnectionHandler {
    */
   onDrain(): void;
   /**
+   * Optional. While the owner waits for {@link onDrain}: the transport passed on part of what it
+   * holds (the kernel took a slice of a large write, a simulated link carried some bytes), so the
+   * connection is slow but not stuck. The reactor counts it as write progress, so that a reader
+   * taking a large message at a steady pace is not dropped as write-stale. Adapters that can tell
+   * call it each time bytes leave (TCP: each write slice taken; how often is up to the kernel, which
+   * wakes a blocked writer when about a third of its send buffer is free); others never do, and then
+   * only `onDrain` counts as progress.
+   */
+  onProgress?: (() => void) | undefined;
+  /**
    * The remote side finished sending (end of stream, a TCP FIN). The connection can still write;
    * the owner calls {@link Connection.end} or {@link Connection.close} when it is done.
    */
@@ -39,14 +49,18 @@ export interface ConnectionHandler {
 
 /** One established connection, as an adapter exposes it. */
 export interface Connection {
-  /** The remote address, `host:port` (IPv6 hosts in brackets: `[::1]:8000`). */
+  /**
+   * The remote address: an opaque string the transport owns (IP transports: `host:port`, IPv6
+   * hosts in brackets: `[::1]:8000`).
+   */
   readonly remoteAddress: string;
   /** The local address, in the same form. */
   readonly localAddress: string;
   /**
    * Attaches the handler and starts delivering events. Called once; nothing is delivered before
    * it. Events that happened before it (an error, the remote closing) are reported through the
-   * handler as soon as it is attached, possibly during this call.
+   * handler as soon as it is attached, possibly during this call. A second call throws a
+   * `PeerlinkError` with code `ERR_ALREADY_STARTED` and changes nothing.
    */
   start(handler: ConnectionHandler): void;
   /**
@@ -94,7 +108,10 @@ export interface ListenHandler {
 
 /** A bound listener. */
 export interface Listener {
-  /** The bound address, `host:port`, with the real port when port 0 was asked for. */
+  /**
+   * The bound address, in the transport's own form (IP transports: `host:port`, with the real port
+   * when port 0 was asked for).
+   */
   readonly address: string;
   /** Stops accepting; connections already accepted are not affected. Idempotent. */
   close(): Promise<void>;
@@ -112,12 +129,14 @@ export interface ConnectOptions {
 /** A way to listen for and open connections: the one interface adapters implement. */
 export interface Transport {
   /**
-   * Binds `address` (`host:port`; port 0 for any free port). Rejects when the address cannot be
+   * Binds `address` (the transport's own form; IP transports: `host:port`, port 0 for any free
+   * port). Rejects when the address cannot be
    * bound (for example `EADDRINUSE`), having released what it opened.
    */
   listen(address: string, handler: ListenHandler): Promise<Listener>;
   /**
-   * Opens a connection to `target` (`host:port`, by IP or name). Resolves once, with a connected
+   * Opens a connection to `target` (the transport's own form; IP transports: `host:port`, by IP
+   * or name). Resolves once, with a connected
    * {@link Connection} not yet started; or rejects once, with an `Error` carrying a `code`.
    */
   connect(target: string, options?: ConnectOptions): Promise<Connection>;

@@ -50,6 +50,36 @@ function waitFor(
   });
 }
 
+/** A step of the suite that did not settle within the `timeout` option. */
+export class StepTimeout extends Error {
+  constructor(step: string, timeout: number) {
+    super(`timed out after ${timeout} ms: ${step} never settled`);
+    this.name = 'StepTimeout';
+  }
+}
+
+/**
+ * Settles as `promise` does, or rejects after `timeout` ms with an error naming `step`: every
+ * await on the transport under test goes through it, so that a call that never settles (a
+ * `listener.close()` that waits for its connections, a connect that hangs) fails the test with
+ * the step's name instead of hanging it.
+ */
+export function bounded<T>(promise: T | Promise<T>, step: string, timeout: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new StepTimeout(step, timeout)), timeout);
+    Promise.resolve(promise).then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
+
 /**
  * One side of a connection under test: its handler records every event, copies received bytes,
  * and notes every breach of the calling rules (events after `onClose`, two `onClose`, `onData`
@@ -200,6 +230,20 @@ export class Side implements ConnectionHandler {
     }
   }
 
+  /** Progress of a write in flight: only while an `onDrain` is owed. */
+  progress = 0;
+
+  onProgress(): void {
+    this.#enter('onProgress');
+    try {
+      if (this.closes > 0) this.#violate('onProgress after onClose');
+      if (!this.#drainOwed) this.#violate('onProgress without a write that returned false');
+      this.progress++;
+    } finally {
+      this.#leave();
+    }
+  }
+
   onEnd(): void {
     this.#enter('onEnd');
     try {
@@ -284,9 +328,26 @@ export class Env {
 
   /** Creates the two transports of a test. */
   static async create(options: ResolvedOptions): Promise<Env> {
-    const listener = await options.createTransport('listener');
-    const dialer = await options.createTransport('dialer');
+    const { timeout } = options;
+    const listener = await bounded(
+      options.createTransport('listener'),
+      "setup: createTransport('listener')",
+      timeout,
+    );
+    const dialer = await bounded(
+      options.createTransport('dialer'),
+      "setup: createTransport('dialer')",
+      timeout,
+    );
     return new Env(options, listener, dialer);
+  }
+
+  /** `listener.close()`, bounded by the timeout. */
+  closeListener(
+    listener: Listener,
+    step = `listener.close() of ${listener.address}`,
+  ): Promise<void> {
+    return bounded(listener.close(), step, this.options.timeout);
   }
 
   /**
@@ -313,9 +374,13 @@ export class Env {
       },
       onError: () => {},
     };
-    const listener = await this.listenerTransport.listen(address, handler);
-    this.#listeners.push(listener);
     const { timeout } = this.options;
+    const listener = await bounded(
+      this.listenerTransport.listen(address, handler),
+      `listen(${JSON.stringify(address)})`,
+      timeout,
+    );
+    this.#listeners.push(listener);
     return {
       listener,
       target: this.options.dialAddress(listener.address),
@@ -343,9 +408,10 @@ export class Env {
 
   /** Dials `target`, tracking the connection for cleanup. */
   async connect(target: string, signal?: AbortSignal): Promise<Connection> {
-    const connection = await this.dialerTransport.connect(
-      target,
-      signal === undefined ? {} : { signal },
+    const connection = await bounded(
+      this.dialerTransport.connect(target, signal === undefined ? {} : { signal }),
+      `connect(${JSON.stringify(target)})`,
+      this.options.timeout,
     );
     this.#connections.push(connection);
     return connection;
@@ -405,7 +471,12 @@ export class Env {
   /** Closes everything, waits for every `onClose`, and throws on recorded violations. */
   async dispose(): Promise<void> {
     const problems: string[] = [];
-    await Promise.all(this.#background);
+    const { timeout } = this.options;
+    try {
+      await bounded(Promise.all(this.#background), 'cleanup: background tasks', timeout);
+    } catch (error) {
+      problems.push(String((error as Error).message));
+    }
     for (const connection of this.#connections) {
       try {
         connection.close();
@@ -421,16 +492,21 @@ export class Env {
     }
     for (const listener of this.#listeners) {
       try {
-        await listener.close();
+        await this.closeListener(listener, `cleanup: listener.close() of ${listener.address}`);
       } catch (error) {
-        problems.push(`listener.close() rejected: ${String(error)}`);
+        problems.push(`listener.close() rejected: ${String((error as Error)?.message ?? error)}`);
       }
     }
     const { destroyTransport } = this.options;
     if (destroyTransport !== undefined) {
-      await destroyTransport(this.listenerTransport);
-      if (this.dialerTransport !== this.listenerTransport) {
-        await destroyTransport(this.dialerTransport);
+      const transports = [this.listenerTransport];
+      if (this.dialerTransport !== this.listenerTransport) transports.push(this.dialerTransport);
+      for (const transport of transports) {
+        try {
+          await bounded(destroyTransport(transport), 'cleanup: destroyTransport', timeout);
+        } catch (error) {
+          problems.push(String((error as Error)?.message ?? error));
+        }
       }
     }
     problems.push(...this.violations);
@@ -444,13 +520,16 @@ export class Env {
 export async function rejectionOf(
   promise: Promise<unknown>,
   what: string,
+  timeout: number,
   onResolved?: (value: unknown) => void,
 ): Promise<unknown> {
+  let value: unknown;
   try {
-    const value = await promise;
-    onResolved?.(value);
+    value = await bounded(promise, what, timeout);
   } catch (error) {
+    if (error instanceof StepTimeout) throw error;
     return error;
   }
+  onResolved?.(value);
   throw new Error(`${what}: resolved, expected a rejection`);
 }

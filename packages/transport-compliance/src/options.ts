@@ -82,7 +82,17 @@ export interface TransportComplianceOptions {
    * (Node 17+); elsewhere the check is skipped.
    */
   checkResources?: boolean;
-  /** Names of tests to leave out, exactly as listed in the README. Default none. */
+  /**
+   * Whether the adapter promises that an accepted connection's `remoteAddress` is the dialing
+   * connection's `localAddress` (true of TCP and of the memory network; not of a Unix-domain
+   * socket, whose dialer has no address of its own). The contract does not require it; an adapter
+   * that promises it sets `true` and the suite checks it. Default `false`.
+   */
+  peerAddresses?: boolean;
+  /**
+   * Names of tests to leave out, as listed in the README (backticks optional). A name that is not
+   * a test of the suite is refused, with the list of valid names. Default none.
+   */
   skip?: readonly string[];
 }
 
@@ -102,6 +112,7 @@ export interface ResolvedOptions {
   readonly maxChunkSize: number;
   readonly timeout: number;
   readonly checkResources: boolean;
+  readonly peerAddresses: boolean;
   readonly skip: ReadonlySet<string>;
 }
 
@@ -148,6 +159,7 @@ export function resolveOptions(options: TransportComplianceOptions): ResolvedOpt
     maxChunkSize,
     timeout,
     checkResources: options.checkResources ?? true,
+    peerAddresses: options.peerAddresses === true,
     skip: new Set(options.skip ?? []),
   };
 }

@@ -1,6 +1,6 @@
 import { codeOf, parseAddress } from '@peerlink/stream';
 import { assertBytes, pattern, split } from './bytes.js';
-import { check, Env, rejectionOf } from './harness.js';
+import { bounded, check, Env, rejectionOf } from './harness.js';
 import {
   type ResolvedOptions,
   resolveOptions,
@@ -35,19 +35,29 @@ function expectCleanClose(side: { closeError: Error | undefined; label: string }
   );
 }
 
-/** Throws unless `address` is a well-formed `host:port`. */
+/**
+ * Throws unless `address` is a non-empty string. Addresses are opaque strings owned by the
+ * transport (`host:port` for TCP, a path for a Unix socket, a name for a simulated network).
+ */
 function expectAddress(address: unknown, what: string): void {
-  check(typeof address === 'string', `${what}: not a string (${String(address)})`);
+  check(
+    typeof address === 'string' && address !== '',
+    `${what}: not a non-empty string (${String(address)})`,
+  );
+}
+
+/** The port of a `host:port` address, or `undefined` for an address of another form. */
+function portOf(address: string): number | undefined {
   try {
-    parseAddress(address);
+    return parseAddress(address).port;
   } catch {
-    throw new Error(`${what}: ${JSON.stringify(address)} is not host:port or [ipv6]:port`);
+    return undefined;
   }
 }
 
-/** The port of `address` (via parseAddress). */
-function portOf(address: string): number {
-  return parseAddress(address).port;
+/** A test name as `skip` matches it: without the backticks of the README's markdown. */
+function plainName(name: string): string {
+  return name.replaceAll('`', '');
 }
 
 /**
@@ -81,8 +91,11 @@ export function transportCompliance(runner: TestRunner, options: TransportCompli
       await current?.dispose();
     });
 
-    const test = (name: string, body: Body): void => {
-      if (resolved.skip.has(name)) return;
+    const skip = new Set([...resolved.skip].map(plainName));
+    const names = new Set<string>();
+    const test: Register = (name, body, enabled = true) => {
+      names.add(plainName(name));
+      if (!enabled || skip.has(plainName(name))) return;
       it(name, async () => {
         if (env === undefined) throw new Error('transport compliance: environment not set up');
         await body(env, resolved);
@@ -95,10 +108,19 @@ export function transportCompliance(runner: TestRunner, options: TransportCompli
     registerPauseTests(test);
     registerEndTests(test);
     registerConnectFailureTests(test, resolved);
+
+    const unknown = [...skip].filter((name) => !names.has(name));
+    if (unknown.length > 0) {
+      throw new RangeError(
+        `transportCompliance: \`skip\` names no test: ${unknown.map((n) => JSON.stringify(n)).join(', ')}. ` +
+          `Valid names:\n  ${[...names].join('\n  ')}`,
+      );
+    }
   });
 }
 
-type Register = (name: string, body: Body) => void;
+/** Registers a test; `enabled: false` only records its name (a test the options turn off). */
+type Register = (name: string, body: Body, enabled?: boolean) => void;
 
 function registerListenTests(test: Register, options: ResolvedOptions): void {
   test('listening on port 0 reports the bound address, which accepts connections', async (env) => {
@@ -111,18 +133,24 @@ function registerListenTests(test: Register, options: ResolvedOptions): void {
       );
     }
     const { client, server } = await env.pair();
-    expectAddress(client.connection.localAddress, 'client localAddress');
-    expectAddress(client.connection.remoteAddress, 'client remoteAddress');
-    expectAddress(server.connection.localAddress, 'server localAddress');
-    expectAddress(server.connection.remoteAddress, 'server remoteAddress');
+    for (const [value, what] of [
+      [client.connection.localAddress, 'client localAddress'],
+      [client.connection.remoteAddress, 'client remoteAddress'],
+      [server.connection.localAddress, 'server localAddress'],
+      [server.connection.remoteAddress, 'server remoteAddress'],
+    ] as const) {
+      check(typeof value === 'string', `${what}: not a string (${String(value)})`);
+    }
     check(
       client.connection.remoteAddress === main.target,
       `client remoteAddress ${client.connection.remoteAddress} is not the dialed ${main.target}`,
     );
-    check(
-      server.connection.remoteAddress === client.connection.localAddress,
-      `server remoteAddress ${server.connection.remoteAddress} is not the client's localAddress ${client.connection.localAddress}`,
-    );
+    if (options.peerAddresses) {
+      check(
+        server.connection.remoteAddress === client.connection.localAddress,
+        `server remoteAddress ${server.connection.remoteAddress} is not the client's localAddress ${client.connection.localAddress} (\`peerAddresses\` is on)`,
+      );
+    }
     client.write(Uint8Array.of(42));
     await server.receivedAtLeast(1);
     server.write(Uint8Array.of(43));
@@ -137,9 +165,10 @@ function registerListenTests(test: Register, options: ResolvedOptions): void {
     check(a.listener.address !== b.listener.address, `both bound ${a.listener.address}`);
   });
 
-  if (options.anyAddress !== undefined) {
-    const anyAddress = options.anyAddress;
-    test('listening on `anyAddress` reports the bound port, which can be dialed', async (env) => {
+  const anyAddress = options.anyAddress ?? '';
+  test(
+    'listening on `anyAddress` reports the bound port, which can be dialed',
+    async (env) => {
       const open = await env.listen(anyAddress);
       expectAddress(open.listener.address, 'listener.address');
       check(
@@ -150,14 +179,16 @@ function registerListenTests(test: Register, options: ResolvedOptions): void {
       const server = env.side(await open.accept(), 'server').start();
       client.write(Uint8Array.of(7));
       await server.receivedAtLeast(1);
-    });
-  }
+    },
+    options.anyAddress !== undefined,
+  );
 
   test('listening on an address already bound rejects with an error code', async (env) => {
     const main = await env.mainListener();
     const error = await rejectionOf(
       env.listenerTransport.listen(main.listener.address, { onConnection: (c) => c.close() }),
       'second listen on the same address',
+      env.options.timeout,
       (listener) => void (listener as { close(): Promise<void> }).close(),
     );
     check(error instanceof Error, `rejected with a non-Error: ${String(error)}`);
@@ -167,9 +198,13 @@ function registerListenTests(test: Register, options: ResolvedOptions): void {
   test('closing a listener is idempotent, stops accepting, and keeps accepted connections', async (env) => {
     const main = await env.mainListener();
     const { client, server } = await env.pair();
-    await Promise.all([main.listener.close(), main.listener.close()]);
-    await main.listener.close();
-    const error = await rejectionOf(env.connect(main.target), 'connect after listener.close()');
+    await Promise.all([env.closeListener(main.listener), env.closeListener(main.listener)]);
+    await env.closeListener(main.listener);
+    const error = await rejectionOf(
+      env.connect(main.target),
+      'connect after listener.close()',
+      env.options.timeout,
+    );
     check(
       codeOf(error) !== undefined,
       `connect after close rejected without a code: ${String(error)}`,
@@ -500,6 +535,27 @@ function registerEndTests(test: Register): void {
     );
   });
 
+  test('a second `start` throws `ERR_ALREADY_STARTED` and changes nothing', async (env) => {
+    const { client, server } = await env.pair();
+    let thrown: unknown;
+    try {
+      server.connection.start(server);
+    } catch (error) {
+      thrown = error;
+    }
+    check(thrown instanceof Error, 'a second start() did not throw');
+    check(
+      codeOf(thrown) === 'ERR_ALREADY_STARTED',
+      `a second start() threw ${codeOf(thrown) ?? 'no code'} (${String(thrown)}), not ERR_ALREADY_STARTED`,
+    );
+    // The connection goes on as before: bytes both ways, then a clean end.
+    client.write(Uint8Array.of(1, 2, 3));
+    await server.receivedAtLeast(3);
+    server.write(Uint8Array.of(4));
+    await client.receivedAtLeast(1);
+    assertBytes(server.received.view(), Uint8Array.of(1, 2, 3), 'server received');
+  });
+
   test('closing both sides releases every handle', async (env, options) => {
     await env.mainListener();
     const before = snapshotResources();
@@ -517,16 +573,18 @@ function registerEndTests(test: Register): void {
 
 function registerConnectFailureTests(test: Register, options: ResolvedOptions): void {
   async function closedAddress(env: Env): Promise<string> {
-    if (options.closedAddress !== undefined) return options.closedAddress();
+    if (options.closedAddress !== undefined) {
+      return bounded(options.closedAddress(), 'closedAddress()', options.timeout);
+    }
     const open = await env.listen();
-    await open.listener.close();
+    await env.closeListener(open.listener);
     return open.target;
   }
 
   test('a connect to `closedAddress` rejects with `refusedCode` and leaves no handle behind', async (env) => {
     const target = await closedAddress(env);
     const before = snapshotResources();
-    const error = await rejectionOf(env.connect(target), `connect to ${target}`);
+    const error = await rejectionOf(env.connect(target), `connect to ${target}`, options.timeout);
     check(error instanceof Error, `rejected with a non-Error: ${String(error)}`);
     check(
       codeOf(error) === options.refusedCode,
@@ -543,6 +601,7 @@ function registerConnectFailureTests(test: Register, options: ResolvedOptions): 
     const error = await rejectionOf(
       env.connect(open.target, AbortSignal.abort(reason)),
       'connect with an aborted signal',
+      options.timeout,
     );
     check(error === reason, `rejected with ${String(error)}, not the signal's reason`);
     if (options.checkResources)
@@ -556,16 +615,17 @@ function registerConnectFailureTests(test: Register, options: ResolvedOptions): 
     const reason = new Error('aborted in flight');
     const connecting = env.connect(open.target, controller.signal);
     controller.abort(reason);
-    const error = await rejectionOf(connecting, 'connect aborted in flight');
+    const error = await rejectionOf(connecting, 'connect aborted in flight', options.timeout);
     check(error === reason, `rejected with ${String(error)}, not the signal's reason`);
     if (options.checkResources)
       await expectNoExtraResources(before, options.timeout, 'aborted connect');
   });
 
-  if (options.pendingAddress !== undefined) {
-    const pendingAddress = options.pendingAddress;
-    test('aborting a pending connect to `pendingAddress` rejects with the signal reason and leaves no handle behind', async (env) => {
-      const target = await pendingAddress();
+  const pendingAddress = options.pendingAddress ?? (() => '');
+  test(
+    'aborting a pending connect to `pendingAddress` rejects with the signal reason and leaves no handle behind',
+    async (env) => {
+      const target = await bounded(pendingAddress(), 'pendingAddress()', options.timeout);
       const before = snapshotResources();
       const controller = new AbortController();
       const reason = new Error('aborted while pending');
@@ -576,12 +636,13 @@ function registerConnectFailureTests(test: Register, options: ResolvedOptions): 
       for (let i = 0; i < 5; i++) await nextTurn();
       check(!settled, `the connect to pendingAddress ${target} settled before the abort`);
       controller.abort(reason);
-      const error = await rejectionOf(connecting, 'pending connect');
+      const error = await rejectionOf(connecting, 'pending connect', options.timeout);
       check(error === reason, `rejected with ${String(error)}, not the signal's reason`);
       if (options.checkResources)
         await expectNoExtraResources(before, options.timeout, 'aborted connect');
-    });
-  }
+    },
+    options.pendingAddress !== undefined,
+  );
 
   test('an abort after the connect resolved leaves the connection working', async (env) => {
     const main = await env.mainListener();

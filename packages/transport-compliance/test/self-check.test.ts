@@ -70,6 +70,8 @@ interface Defects {
   address?: (bound: string) => string;
   /** Drops the connect signal. */
   ignoreSignal?: boolean;
+  /** `listener.close()` never settles (as a close that waits for accepted connections). */
+  closeNeverSettles?: boolean;
 }
 
 /** Memory-network transports with the given defects. */
@@ -82,7 +84,10 @@ function defective(defects: Defects): TransportComplianceOptions {
         onConnection: (c) => handler.onConnection(wrap(c)),
       });
       const reported = defects.address?.(listener.address) ?? listener.address;
-      return { address: reported, close: () => listener.close() };
+      const close = defects.closeNeverSettles
+        ? () => new Promise<void>(() => void listener.close())
+        : () => listener.close();
+      return { address: reported, close };
     },
     async connect(target: string, options?: ConnectOptions): Promise<Connection> {
       return wrap(await base.connect(target, defects.ignoreSignal ? {} : options));
@@ -183,9 +188,64 @@ const cases: Array<{ defect: string; defects: Defects; fails: string[] }> = [
     defects: { address: (bound) => bound.replace(/:\d+$/, ':0') },
     fails: ['listening on port 0 reports the bound address, which accepts connections'],
   },
+  {
+    defect: 'a second start is ignored',
+    defects: {
+      connection: (c) => {
+        let started = false;
+        const inner = forward(c, () => ({}));
+        return {
+          ...inner,
+          start: (handler) => {
+            if (started) return;
+            started = true;
+            inner.start(handler);
+          },
+        };
+      },
+    },
+    fails: ['a second `start` throws `ERR_ALREADY_STARTED` and changes nothing'],
+  },
 ];
 
 describe('transport compliance suite, run by a minimal runner', () => {
+  it('fails, naming the step, a test whose `listener.close()` never settles, within `timeout`', async () => {
+    const broken = collect(defective({ closeNeverSettles: true }));
+    const started = Date.now();
+    const failure = await broken.run('two listeners on port 0 get different addresses');
+    expect(failure).toBeInstanceOf(Error);
+    expect(String((failure as Error).message)).toMatch(
+      /cleanup: listener\.close\(\) of node-a:\d+/,
+    );
+    // Two listeners, each bounded by the 300 ms `timeout`: failed, not hung.
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('matches `skip` names without the backticks of the README', () => {
+    const all = collect(defective({})).names;
+    const plain = 'pause and resume are idempotent';
+    const { names } = collect({ ...defective({}), skip: [plain] });
+    expect(all).toContain('`pause` and `resume` are idempotent');
+    expect(names).not.toContain('`pause` and `resume` are idempotent');
+    expect(names).toHaveLength(all.length - 1);
+    const quoted = collect({ ...defective({}), skip: ['`pause` and `resume` are idempotent'] });
+    expect(quoted.names).toHaveLength(all.length - 1);
+  });
+
+  it('refuses an unknown `skip` name, listing the valid names', () => {
+    expect(() => collect({ ...defective({}), skip: ['pause is idempotent'] })).toThrow(
+      /"pause is idempotent"[\s\S]*pause and resume are idempotent/,
+    );
+  });
+
+  it('accepts the skip name of a test the options leave out (`anyAddress` not given)', () => {
+    const { names } = collect({
+      ...defective({}),
+      skip: ['listening on anyAddress reports the bound port, which can be dialed'],
+    });
+    expect(names.some((n) => n.includes('anyAddress'))).toBe(false);
+  });
+
   it('registers every documented test', () => {
     const { names } = collect(defective({}));
     expect(names.length).toBeGreaterThanOrEqual(25);

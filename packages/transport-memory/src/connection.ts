@@ -180,6 +180,8 @@ export class MemoryConnection implements Connection {
   #started = false;
   #paused = false;
   #needDrain = false;
+  /** While waiting for drain: the reader took some of our bytes; `onProgress` is due. */
+  #progressDue = false;
   #writable = true;
   #state: CloseState = 'open';
   #closeError: Error | undefined;
@@ -353,8 +355,13 @@ export class MemoryConnection implements Connection {
           return;
         }
         if (this.#needDrain && this.#out.inFlight <= this.#out.config.lowWater) {
-          this.#needDrain = false;
+          this.#needDrain = this.#progressDue = false;
           handler.onDrain();
+          continue;
+        }
+        if (this.#progressDue) {
+          this.#progressDue = false;
+          if (this.#needDrain) handler.onProgress?.();
           continue;
         }
         if (this.#paused) return;
@@ -376,7 +383,14 @@ export class MemoryConnection implements Connection {
           const n = Math.min(piece.bytes.length, allowance(input));
           const bytes = piece.bytes.subarray(0, n);
           if (n > 0) input.consume(n);
-          if (peer.#needDrain && input.inFlight <= c.lowWater) peer.#wake();
+          if (peer.#needDrain) {
+            // The writer waits for drain: tell it the link carried some of its bytes.
+            if (input.inFlight <= c.lowWater) peer.#wake();
+            else if (n > 0 && !peer.#progressDue) {
+              peer.#progressDue = true;
+              peer.#wake();
+            }
+          }
           if (n > 0) {
             bytesLeft -= n;
             callsLeft--;

@@ -19,6 +19,7 @@ export class Recorder implements ConnectionHandler {
   /** Called from onData, after recording; for tests that answer (echo, pause). */
   onChunk: ((chunk: Uint8Array) => void) | undefined;
   onDrained: (() => void) | undefined;
+  onProgress: (() => void) | undefined;
   readonly #waiters: { test: () => boolean; resolve: () => void }[] = [];
 
   onData(chunk: Uint8Array): void {

@@ -137,3 +137,36 @@ describe('realScheduler', () => {
     }
   });
 });
+
+describe('progress of a large write', () => {
+  it('reports `onProgress` while a slow link carries a large write, then `onDrain` once it has left', async () => {
+    const scheduler = new VirtualScheduler();
+    // 1 MiB/s, 64 KiB in flight before `write` says wait: a 4 MiB write takes 4 s to cross.
+    const [a, b] = memoryPair({
+      scheduler,
+      bandwidth: 1 << 20,
+      capacity: 65536,
+      chunking: { min: 16384, max: 16384 },
+    });
+    const [ra, rb] = startBoth(a, b);
+    const progress: number[] = [];
+    ra.onProgress = () => void progress.push(scheduler.now());
+    const message = pattern(4 << 20);
+    expect(a.write(message)).toBe(false);
+    await rb.untilBytes(message.length);
+    await new Promise<void>((resolve) => {
+      if (ra.drains > 0) resolve();
+      else ra.onDrained = resolve;
+    });
+    expect(compareBytes(rb.bytes(), message)).toBe('equal');
+    // Progress came all along the 4 s, never more than a chunk's time (16 ms) apart.
+    expect(progress.length).toBeGreaterThan(100);
+    let last = 0;
+    for (const t of progress) {
+      expect(t - last).toBeLessThanOrEqual(20);
+      last = t;
+    }
+    expect(progress[progress.length - 1]).toBeGreaterThan(3900);
+    expect(ra.drains).toBe(1);
+  });
+});

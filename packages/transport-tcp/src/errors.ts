@@ -8,6 +8,8 @@ export const TcpErrorCodes = Object.freeze({
   DNS: 'ERR_DNS',
   /** A socket error without a code of its own (from a custom duplex); the original is the cause. */
   SOCKET: 'ERR_SOCKET',
+  /** `start` was called a second time on a connection (nothing changes). */
+  ALREADY_STARTED: 'ERR_ALREADY_STARTED',
   /** A connector broke its contract: it returned something that is not an open duplex. */
   CONNECTOR: 'ERR_CONNECTOR',
   /** The SOCKS5 proxy could not be reached (the connect error, e.g. `ECONNREFUSED`, is the cause). */

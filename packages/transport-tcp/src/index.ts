@@ -5,8 +5,11 @@
  * @packageDocumentation
  */
 export type { HostPort } from '@peerlink/stream';
-export { MAX_CHUNK, TcpConnection } from './connection.js';
 export { type TcpErrorCode, TcpErrorCodes } from './errors.js';
+export {
+  type SocketConnectionOptions,
+  socketConnection,
+} from './socket-connection.js';
 export { ProxyReplyError, type Socks5ConnectorOptions, socks5Connector } from './socks5.js';
 export {
   type Connector,

@@ -16,8 +16,8 @@ import {
   parseAddress,
   type Transport,
 } from '@peerlink/stream';
-import { onreadOption, TcpConnection, takeOverEnd } from './connection.js';
 import { TcpErrorCodes } from './errors.js';
+import { ONREAD_SUPPORTED, onreadOption, wrapSocket } from './socket-connection.js';
 
 /** What a connector is given besides the target. */
 export interface ConnectorOptions {
@@ -157,7 +157,6 @@ function connectOne(
       noDelay: true,
       ...(mode === 'onread' ? { onread: onreadOption } : {}),
     });
-    if (mode !== 'handover') takeOverEnd(socket);
     socket.pause();
     // Attached at creation and kept until the connection's own listener replaces it: no error is
     // ever unhandled.
@@ -235,22 +234,16 @@ export function directConnector(options: DirectConnectorOptions = {}): Connector
 
 /**
  * The connection for a socket: addresses read from the socket (`fallbackRemote` when it has no
- * remote address; `undefined` without one). The transport's own placeholder `'error'` listener
- * goes once the connection's is on (a socket always has one), so that a socket keeps a single
- * listener rather than an array of two.
+ * remote address; without one, `undefined`). The transport's own placeholder `'error'` listener
+ * goes once the connection's is on (a socket always has one).
  */
-function wrap(socket: Duplex, fallbackRemote: string, usesOnread: boolean): TcpConnection;
-function wrap(
-  socket: Duplex,
-  fallbackRemote: undefined,
-  usesOnread: boolean,
-): TcpConnection | undefined;
-function wrap(
-  socket: Duplex,
-  fallbackRemote: string | undefined,
-  usesOnread: boolean,
-): TcpConnection | undefined {
-  const connection = TcpConnection.fromSocket(socket, fallbackRemote, usesOnread);
+function wrap(socket: Duplex, fallbackRemote: string | undefined, usesOnread: boolean) {
+  const s = socket as Duplex & { remoteAddress?: unknown };
+  const options =
+    typeof s.remoteAddress === 'string' || fallbackRemote === undefined
+      ? {}
+      : { remoteAddress: fallbackRemote };
+  const connection = wrapSocket(socket, options, usesOnread, true);
   if (connection !== undefined) socket.off('error', noop);
   return connection;
 }
@@ -304,7 +297,6 @@ async function listen(
     );
   });
   server.on('connection', (socket: net.Socket) => {
-    takeOverEnd(socket);
     socket.on('error', noop);
     applyKeepAlive(socket, keepAlive);
     const connection = wrap(socket, undefined, false);
@@ -347,7 +339,9 @@ async function listen(
 export function tcpTransport(options: TcpTransportOptions = {}): Transport {
   const lookup = options.lookup ?? defaultLookup;
   const custom = options.connector;
-  const mode: DirectMode = (options.readMode ?? 'onread') === 'onread' ? 'onread' : 'data';
+  // Where `onread` does not work (Bun, Deno), reads go through 'data' events whatever was asked.
+  const mode: DirectMode =
+    (options.readMode ?? 'onread') === 'onread' && ONREAD_SUPPORTED ? 'onread' : 'data';
   const onread = custom === undefined && mode === 'onread';
   const keepAlive = options.keepAlive === undefined ? false : options.keepAlive;
   if (keepAlive !== false && !(Number.isFinite(keepAlive) && keepAlive >= 0)) {
@@ -385,7 +379,7 @@ export function tcpTransport(options: TcpTransportOptions = {}): Transport {
     }
     socket.pause();
     applyKeepAlive(socket, keepAliveDelay);
-    return wrap(socket, target, onread);
+    return wrap(socket, target, onread) as Connection;
   }
 
   return {

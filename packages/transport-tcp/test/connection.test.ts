@@ -1,11 +1,12 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { PassThrough } from 'node:stream';
 import { formatAddress } from '@peerlink/stream';
-import { TcpConnection, tcpTransport } from '@peerlink/transport-tcp';
+import { socketConnection, tcpTransport } from '@peerlink/transport-tcp';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { formatEndpoint, packHost, takeOverEnd } from '../src/connection.js';
-import { accepting, Cleanup, listenLoopback, recorder } from './helpers.js';
+import { formatEndpoint, packHost, WRITE_SLICE } from '../src/socket-connection.js';
+import { accepting, Cleanup, pattern, recorder } from './helpers.js';
 
 const cleanup = new Cleanup();
 afterEach(async () => {
@@ -31,14 +32,6 @@ function captureSockets(): net.Socket[] {
     return server;
   }) as typeof net.createServer);
   return sockets;
-}
-
-/** Node's cache of a socket's addresses, which the public getters fill (none when unread). */
-function cachedAddresses(socket: net.Socket): unknown[] {
-  return [
-    Reflect.get(socket, '_peername') ?? undefined,
-    Reflect.get(socket, '_sockname') ?? undefined,
-  ];
 }
 
 describe('addresses', () => {
@@ -72,7 +65,10 @@ describe('addresses', () => {
   });
 
   it('keeps the addresses given to the constructor as they are', () => {
-    const conn = new TcpConnection(new PassThrough(), 'peer.example:1', '');
+    const conn = socketConnection(new PassThrough(), {
+      remoteAddress: 'peer.example:1',
+      localAddress: '',
+    });
     expect(conn.remoteAddress).toBe('peer.example:1');
     expect(conn.localAddress).toBe('');
     conn.close();
@@ -104,9 +100,9 @@ describe('addresses', () => {
   });
 });
 
-describe('what an idle connection keeps on its socket', () => {
+describe('what a connection keeps on its socket', () => {
   it.each(['onread', 'data'] as const)(
-    'one listener per event and no cached addresses, both sides (`readMode: %s`); half-close works',
+    'one listener of ours per event, both sides (`readMode: %s`); half-close works',
     async (readMode) => {
       const sockets = captureSockets();
       const transport = tcpTransport({ readMode });
@@ -118,21 +114,19 @@ describe('what an idle connection keeps on its socket', () => {
       const s = recorder();
       client.start(c);
       server.start(s);
-      // As the reactor does for its `connected` and `accepted` events.
       expect(server.remoteAddress).toBe(client.localAddress);
       expect(client.remoteAddress).toBe(server.localAddress);
       expect(sockets).toHaveLength(2);
       for (const socket of sockets) {
-        for (const event of ['error', 'close', 'end', 'drain']) {
+        for (const event of ['error', 'close', 'drain']) {
           expect(socket.listenerCount(event), event).toBe(1);
         }
-        expect(cachedAddresses(socket)).toEqual([undefined, undefined]);
+        expect(socket.listenerCount('end')).toBe(2); // Node's own, and ours
       }
       // The client reads through `onread` (no 'data' listener) unless told otherwise.
       const [outbound, accepted] = sockets as [net.Socket, net.Socket];
       expect(outbound.listenerCount('data')).toBe(readMode === 'onread' ? 0 : 1);
       expect(accepted.listenerCount('data')).toBe(1);
-      // The 'end' listener that stands in for Node's own still reports the remote's FIN.
       client.write(Uint8Array.of(1));
       client.end();
       await s.ended;
@@ -144,42 +138,104 @@ describe('what an idle connection keeps on its socket', () => {
     },
   );
 
-  it("still runs Node's own `'end'` listener: a socket without `allowHalfOpen` behaves as an untouched one", async () => {
-    const server = net.createServer((socket) => socket.end());
-    const port = await listenLoopback(server, cleanup);
-    const open = async (takeOver: boolean): Promise<net.Socket> => {
-      const socket = net.connect({ host: '127.0.0.1', port, allowHalfOpen: false });
-      if (takeOver) takeOverEnd(socket);
-      socket.on('error', () => {});
-      socket.pause();
-      await new Promise((resolve) => socket.once('connect', resolve));
-      cleanup.add(() => socket.destroy());
-      return socket;
-    };
-    const taken = await open(true);
-    expect(taken.listenerCount('end')).toBe(1);
-    const conn = TcpConnection.fromSocket(taken, undefined, false);
-    expect(conn).toBeDefined();
-    const r = recorder();
-    conn?.start(r);
-    const untouched = await open(false);
-    const untouchedEnded = new Promise((resolve) => untouched.once('end', resolve));
-    untouched.resume();
-    await Promise.all([r.ended, untouchedEnded]);
-    expect(taken.listenerCount('end')).toBe(1);
-    // What Node's listener does to a socket that may not stay half-open, it did to both.
-    expect(Object.hasOwn(taken, 'write')).toBe(Object.hasOwn(untouched, 'write'));
-    expect(taken.writable).toBe(untouched.writable);
+  it('reads no private state of Node sockets (no `_handle`, no rewired listeners)', () => {
+    const dir = new URL('../src/', import.meta.url);
+    for (const name of readdirSync(dir)) {
+      const source = readFileSync(new URL(name, dir), 'utf8');
+      expect(source, name).not.toMatch(/\._[a-zA-Z]|rawListeners|removeAllListeners/);
+    }
+  });
+});
+
+describe('large writes', () => {
+  /** A connected pair over loopback, the client's socket captured, both started. */
+  async function pair() {
+    const sockets = captureSockets();
+    const transport = tcpTransport();
+    const acc = await accepting(transport, '127.0.0.1:0');
+    cleanup.add(() => acc.listener.close());
+    const client = cleanup.conn(await transport.connect(acc.listener.address));
+    const server = cleanup.conn(await acc.next());
+    const progress: number[] = [];
+    const c = recorder();
+    c.onProgress = () => void progress.push(s.received);
+    const s = recorder();
+    client.start(c);
+    server.start(s);
+    return { client, server, c, s, progress, socket: sockets[0] as net.Socket };
+  }
+
+  it('go to the socket in slices that are views of the message (no copy)', async () => {
+    const { client, s, socket } = await pair();
+    const writes: Uint8Array[] = [];
+    const write = socket.write.bind(socket);
+    vi.spyOn(socket, 'write').mockImplementation(((chunk: Uint8Array, ...rest: never[]) => {
+      writes.push(chunk);
+      return write(chunk, ...rest);
+    }) as typeof socket.write);
+    const message = pattern(4 * WRITE_SLICE + 123, 3);
+    client.write(message);
+    await s.waitFor(message.length);
+    expect(Buffer.compare(s.bytes(), message)).toBe(0);
+    expect(writes.length).toBe(5);
+    for (const w of writes) {
+      expect(w.buffer).toBe(message.buffer);
+      expect(w.length).toBeLessThanOrEqual(WRITE_SLICE);
+    }
   });
 
-  it("leaves a socket with listeners of its own to `'end'` as it is", () => {
-    const duplex = new PassThrough();
-    const mine = () => {};
-    duplex.on('end', mine);
-    takeOverEnd(duplex);
-    expect(duplex.rawListeners('end')).toEqual([mine]);
-    const conn = new TcpConnection(duplex, 'a:1', 'b:2');
-    expect(duplex.listenerCount('end')).toBe(2);
-    conn.close();
+  it('report `onProgress` while a slow reader takes a large write, then `onDrain` once all has left', async () => {
+    const { client, server, c, s, progress } = await pair();
+    server.pause();
+    const message = pattern(24 * 1024 * 1024, 5);
+    expect(client.write(message)).toBe(false);
+    // The reader takes 256 KiB at a time, each when the last has been counted.
+    s.afterData = () => {
+      server.pause();
+      setImmediate(() => server.resume());
+    };
+    server.resume();
+    const drained = c.drained();
+    await s.waitFor(message.length);
+    await drained;
+    expect(Buffer.compare(s.bytes(), message)).toBe(0);
+    // The kernel woke the writer several times on the way: each time, progress was reported.
+    expect(progress.length).toBeGreaterThan(1);
+    expect(progress.some((n) => n < message.length / 2)).toBe(true);
+    expect(c.events.filter((e) => e === 'drain')).toHaveLength(1);
+  });
+
+  it('keep their order behind writes made while slices are still going out, and `end` sends them all first', async () => {
+    const { client, server, s } = await pair();
+    server.pause();
+    const first = pattern(3 * WRITE_SLICE + 7, 1);
+    const second = pattern(100, 2);
+    const third = pattern(2 * WRITE_SLICE, 4);
+    client.write(first);
+    client.write(second);
+    client.write(third);
+    client.end();
+    server.resume();
+    await s.ended;
+    expect(Buffer.compare(s.bytes(), Buffer.concat([first, second, third]))).toBe(0);
+  });
+});
+
+describe('start', () => {
+  it('a second `start` throws `ERR_ALREADY_STARTED` and changes nothing', async () => {
+    const transport = tcpTransport();
+    const acc = await accepting(transport, '127.0.0.1:0');
+    cleanup.add(() => acc.listener.close());
+    const client = cleanup.conn(await transport.connect(acc.listener.address));
+    const server = cleanup.conn(await acc.next());
+    const s = recorder();
+    server.start(s);
+    const other = recorder();
+    expect(() => server.start(other)).toThrow(
+      expect.objectContaining({ code: 'ERR_ALREADY_STARTED' }),
+    );
+    client.write(Uint8Array.of(7));
+    await s.waitFor(1);
+    expect(other.received).toBe(0);
   });
 });

@@ -96,12 +96,6 @@ export function handshakeError(
   });
 }
 
-/** An error for `onClose` or `onError`: kept when it has a code, else wrapped in one that does. */
-export function withCode(error: Error): Error {
-  if (codeOf(error) !== undefined) return error;
-  return new PeerlinkError(TlsErrorCodes.SOCKET, error.message, { cause: error });
-}
-
 /**
  * A server-side handshake failure, for `ListenHandler.onError`, mapped like a client's.
  * `authorizationError` is the verification code of the client's certificate, when Node refused

@@ -4,6 +4,5 @@
  *
  * @packageDocumentation
  */
-export { TlsConnection } from './connection.js';
 export { type TlsErrorCode, TlsErrorCodes } from './errors.js';
 export { type TlsMaterial, type TlsTransportOptions, tlsTransport } from './transport.js';

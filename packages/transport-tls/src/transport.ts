@@ -12,7 +12,7 @@ import {
   parseAddress,
   type Transport,
 } from '@peerlink/stream';
-import { TlsConnection } from './connection.js';
+import { tlsConnection } from './connection.js';
 import { acceptError, handshakeError } from './errors.js';
 
 /** PEM text, or its bytes; or several of them (a chain, or several CAs). */
@@ -151,7 +151,7 @@ export function tlsTransport(options: TlsTransportOptions = {}): Transport {
       socket.allowHalfOpen = true; // the contract's end(): the remote's end leaves us writable
       const remote = formatAddress(socket.remoteAddress ?? '', socket.remotePort ?? 0);
       const local = formatAddress(socket.localAddress ?? '', socket.localPort ?? 0);
-      handler.onConnection(new TlsConnection(socket, raw, remote, local));
+      handler.onConnection(tlsConnection(socket, raw, remote, local));
     });
     server.on('tlsClientError', (error: Error, socket: tls.TLSSocket) => {
       socket.destroy();
@@ -238,7 +238,7 @@ export function tlsTransport(options: TlsTransportOptions = {}): Transport {
         cleanup();
         const remote = formatAddress(socket.remoteAddress ?? host, socket.remotePort ?? port);
         const local = formatAddress(socket.localAddress ?? '', socket.localPort ?? 0);
-        resolve(new TlsConnection(socket, raw, remote, local));
+        resolve(tlsConnection(socket, raw, remote, local));
       };
       const onAbort = (): void => fail(signal?.reason);
       const onTcp = (): void => {

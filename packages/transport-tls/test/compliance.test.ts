@@ -41,6 +41,7 @@ if (certs === undefined) {
           })
         : tlsTransport({ key: certs.clientKey, cert: certs.clientCert, ca: certs.ca }),
     listenAddress: '127.0.0.1:0',
+    peerAddresses: true,
     pendingAddress: silentAddress,
   });
   transportCompliance(runner, {
@@ -53,6 +54,7 @@ if (certs === undefined) {
         maxVersion: 'TLSv1.2',
       }),
     listenAddress: '127.0.0.1:0',
+    peerAddresses: true,
     anyAddress: '0.0.0.0:0', // dialed as 127.0.0.1, which the certificate names
   });
 }

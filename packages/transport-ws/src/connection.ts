@@ -1,4 +1,4 @@
-import type { Connection, ConnectionHandler } from '@peerlink/stream';
+import { type Connection, type ConnectionHandler, PeerlinkError } from '@peerlink/stream';
 import { closeError, END_MARKER, WsCloseError, WsErrorCodes } from './errors.js';
 
 /** The largest chunk handed to `onData` (the contract asks for at most 64 KiB per call). */
@@ -66,7 +66,10 @@ export class WsConnection implements Connection {
   }
 
   start(handler: ConnectionHandler): void {
-    if (this.#handler !== undefined) return;
+    if (this.#handler !== undefined) {
+      // As in every adapter (the contract; the compliance suite checks it).
+      throw new PeerlinkError('ERR_ALREADY_STARTED', 'connection already started');
+    }
     this.#handler = handler;
     this.#schedule();
   }

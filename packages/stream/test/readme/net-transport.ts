@@ -7,6 +7,7 @@ import {
   formatAddress,
   type Listener,
   type ListenHandler,
+  PeerlinkError,
   parseAddress,
   type Transport,
 } from '@peerlink/stream';
@@ -41,7 +42,9 @@ export class DuplexConnection implements Connection {
   }
 
   start(handler: ConnectionHandler): void {
-    if (this.#handler !== undefined) return;
+    if (this.#handler !== undefined) {
+      throw new PeerlinkError('ERR_ALREADY_STARTED', 'connection already started');
+    }
     this.#handler = handler;
     const socket = this.#socket;
     socket.on('data', (chunk: Buffer) => this.#data(chunk));
@@ -123,9 +126,9 @@ export const netTransport: Transport = {
   listen(address: string, handler: ListenHandler): Promise<Listener> {
     const { host, port } = parseAddress(address);
     return new Promise((resolve, reject) => {
-      const server = net.createServer({ pauseOnConnect: true, noDelay: true }, (socket) =>
-        handler.onConnection(wrap(socket)),
-      );
+      // allowHalfOpen: after the remote's end we can still write (the contract's half-close).
+      const options = { allowHalfOpen: true, pauseOnConnect: true, noDelay: true };
+      const server = net.createServer(options, (socket) => handler.onConnection(wrap(socket)));
       server.once('error', reject); // e.g. EADDRINUSE: nothing stays open
       server.listen(port, host, () => {
         server.off('error', reject);
@@ -133,7 +136,12 @@ export const netTransport: Transport = {
         const bound = server.address() as net.AddressInfo;
         resolve({
           address: formatAddress(bound.address, bound.port),
-          close: () => new Promise<void>((done) => server.close(() => done())),
+          close: () => {
+            // Stops accepting. Not awaited: server.close's callback waits for every accepted
+            // connection to close, and the contract says those are not affected.
+            server.close();
+            return Promise.resolve();
+          },
         });
       });
     });
@@ -144,7 +152,7 @@ export const netTransport: Transport = {
     const { host, port } = parseAddress(target);
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
-      const socket = net.connect({ host, port, noDelay: true });
+      const socket = net.connect({ host, port, noDelay: true, allowHalfOpen: true });
       socket.pause();
       const onAbort = () => {
         socket.destroy(); // release what we opened

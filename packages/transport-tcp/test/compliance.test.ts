@@ -8,6 +8,7 @@ transportCompliance(
     name: 'tcp (onread)',
     createTransport: () => tcpTransport(),
     listenAddress: '127.0.0.1:0',
+    peerAddresses: true,
     anyAddress: '0.0.0.0:0',
   },
 );
@@ -18,5 +19,6 @@ transportCompliance(
     name: 'tcp (data events)',
     createTransport: () => tcpTransport({ readMode: 'data' }),
     listenAddress: '127.0.0.1:0',
+    peerAddresses: true,
   },
 );

@@ -1,3 +1,5 @@
+// The suite comes from @peerlink/transport-compliance, which has this package as a dev dependency
+// for its self-check: it resolves through the workspace test alias, not a declared dependency.
 import { transportCompliance } from '@peerlink/transport-compliance';
 import { MemoryNetwork, type MemoryTransport } from '@peerlink/transport-memory';
 import { afterEach, beforeEach, describe, it } from 'vitest';
@@ -25,6 +27,7 @@ function memorySuite(name: string, setup: (network: MemoryNetwork) => void): voi
         }
       },
       listenAddress: 'node-a:0',
+      peerAddresses: true,
       pendingAddress: 'blackhole:1',
     },
   );
