@@ -19,6 +19,8 @@ export type DisconnectReason =
   | { readonly kind: 'write-stale' }
   /** The peer started a message and did not complete it within `messageTimeout`. */
   | { readonly kind: 'read-stale' }
+  /** Opt-in (`idleTimeout`): no byte arrived from the peer for `idleTimeout` ms. */
+  | { readonly kind: 'idle' }
   /** The transport failed (for example a reset: `error.code === 'ECONNRESET'`). */
   | { readonly kind: 'error'; readonly error: TransportError };
 

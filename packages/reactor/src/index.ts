@@ -28,5 +28,10 @@ export {
   resolveBackoff,
 } from './keep.js';
 export type { Logger } from './log.js';
-export type { ConnectCommandOptions, ReactorOptions, ShutdownOptions } from './options.js';
+export type {
+  ConnectCommandOptions,
+  ReactorOptions,
+  ReactorTimers,
+  ShutdownOptions,
+} from './options.js';
 export { Reactor } from './reactor.js';

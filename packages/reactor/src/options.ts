@@ -32,8 +32,9 @@ export interface ReactorOptions<M> {
   /** A name put in front of every log message, to tell reactors in one process apart. */
   name?: string;
   /**
-   * How often timeouts and staleness are checked, in milliseconds, from 1 to 2^31 − 1. Default
-   * `max(10, min(1000, txTimeout / 4, messageTimeout / 4))`.
+   * How often timeouts, staleness and idleness are checked, in milliseconds, from 1 to
+   * 2^31 − 1. Default `max(10, min(1000, txTimeout / 4, messageTimeout / 4, idleTimeout / 4))`
+   * (the last two only when set).
    */
   housekeepingInterval?: number;
   /**
@@ -41,8 +42,23 @@ export interface ReactorOptions<M> {
    * `Infinity` for never. Default 30000 (30 s).
    */
   shrinkInterval?: number;
-  /** The clock, in milliseconds. Default `performance.now`. */
+  /** The clock, in milliseconds. Default `timers.now` if `timers` is given, else `performance.now`. */
   clock?: () => number;
+  /**
+   * The timers housekeeping runs on (idle, stale and handshake checks, buffer shrinking), and its
+   * clock. Default: the platform's `setInterval`, unref'd, and `performance.now`. A memory
+   * transport `VirtualScheduler` fits: the reactor then runs on simulated time.
+   */
+  timers?: ReactorTimers;
+  /**
+   * Disconnects a peer from which no byte arrived for this long, in milliseconds, with reason
+   * `idle`: a peer that vanished without FIN or RST (cable pulled, NAT entry expired) is noticed
+   * even if we never send to it. Checked by housekeeping, so a silent peer goes within
+   * `idleTimeout + housekeepingInterval`. Time during which the reactor itself paused reading
+   * (a full event queue) does not count. 0 turns it off. Default 0 (off): only the application
+   * knows how often its protocol speaks; pair it with a periodic ping (see `examples/`).
+   */
+  idleTimeout?: number;
   /**
    * Emit `outbound-telemetry` events: after each flush of a peer whose send buffer changed, its
    * free and queued bytes and the change since the previous such event. Default `false`.
@@ -66,4 +82,17 @@ export interface ShutdownOptions {
    * whose data stops leaving is still reset after `txTimeout`).
    */
   flushTimeout?: number;
+}
+
+/**
+ * A clock and one-shot timers (the shape of the memory transport's `VirtualScheduler`, and of
+ * `keep()`'s `timers`).
+ */
+export interface ReactorTimers {
+  /** The current time, in milliseconds. */
+  now(): number;
+  /** Runs `callback` once after `delay` ms; returns a handle for {@link clearTimeout}. */
+  setTimeout(callback: () => void, delay: number): unknown;
+  /** Cancels a timer set by {@link setTimeout}. */
+  clearTimeout(handle: unknown): void;
 }

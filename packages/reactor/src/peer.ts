@@ -98,6 +98,11 @@ export class Peer<M> implements ConnectionHandler {
    * default clock: an idle peer is kept small).
    */
   readonly connectedAt: number;
+  /**
+   * When bytes last arrived, or reading last resumed (ms, host clock): the idle timeout counts
+   * from here.
+   */
+  private lastRx: number;
   bytesIn = 0;
   bytesOut = 0;
   messagesIn = 0;
@@ -120,6 +125,7 @@ export class Peer<M> implements ConnectionHandler {
     this.flags = inbound ? INBOUND : 0;
     this.codec = codec;
     this.connectedAt = Math.floor(host.clock());
+    this.lastRx = this.connectedAt;
   }
 
   /** The peer connected to us (accepted), not we to it. */
@@ -168,7 +174,9 @@ export class Peer<M> implements ConnectionHandler {
     // into the transport's callback (a socket listener); it ends this peer only.
     try {
       const stream = this.stream;
-      const error = stream.handleData(chunk, this.sink, this.host.turnClock());
+      const now = this.host.turnClock();
+      this.lastRx = now;
+      const error = stream.handleData(chunk, this.sink, now);
       if (error !== undefined) this.violation(error);
       else if (this.state === 'open' && (stream.hasBufferedInput || this.host.eventQueueFull())) {
         // Held-back input, or a full queue even though the last message ended with the chunk
@@ -244,6 +252,7 @@ export class Peer<M> implements ConnectionHandler {
   resume(now: number): void {
     this.set(PAUSED, false);
     if (this.state !== 'open') return;
+    this.lastRx = now; // we were not reading: the peer was not idle meanwhile
     const stream = this.stream;
     const error = stream.resumeReceive(this.sink, now);
     if (error !== undefined) this.violation(error);
@@ -534,6 +543,17 @@ export class Peer<M> implements ConnectionHandler {
       if (log.enabled) log.write('debug', { peer: this.id }, 'read-stale');
       this.drop({ kind: 'read-stale' }, 'close');
     }
+  }
+
+  /**
+   * Housekeeping of a connected peer with an idle timeout: drops it (reason `idle`) when no byte
+   * arrived for `timeout` ms. A peer whose reading we paused is never idle: we are not reading.
+   */
+  checkIdle(now: number, timeout: number): void {
+    if (this.state !== 'open' || this.paused || now - this.lastRx < timeout) return;
+    const log = this.host.log;
+    if (log.enabled) log.write('debug', { peer: this.id, silentFor: now - this.lastRx }, 'idle');
+    this.drop({ kind: 'idle' }, 'close');
   }
 
   /**

@@ -23,11 +23,17 @@ import type {
   SendResult,
 } from './events.js';
 import { Log } from './log.js';
-import type { ConnectCommandOptions, ReactorOptions, ShutdownOptions } from './options.js';
+import type {
+  ConnectCommandOptions,
+  ReactorOptions,
+  ReactorTimers,
+  ShutdownOptions,
+} from './options.js';
 import { Peer, type PeerHost, type Totals } from './peer.js';
 import {
   flushTimeoutOf,
   interval,
+  nonNegative,
   noop,
   noSuchPeer,
   positiveInt,
@@ -89,7 +95,10 @@ export class Reactor<M> {
     this.turnNowValid = false;
   };
 
-  private readonly housekeeping: ReturnType<typeof setInterval>;
+  private readonly stopHousekeeping: () => void;
+  private readonly timers: ReactorTimers | undefined;
+  /** See `ReactorOptions.idleTimeout` (ms; 0: off). */
+  private readonly idleTimeout: number;
   private readonly shrinkEvery: number;
   private readonly tickMs: number;
   private sinceShrink = 0;
@@ -107,7 +116,11 @@ export class Reactor<M> {
     const capacity = positiveInt('eventCapacity', options.eventCapacity ?? 1024);
     this.maxInbound = positiveInt('maxInbound', options.maxInbound ?? 1024, true);
     this.acceptGate = options.acceptGate;
-    const clock = options.clock ?? (() => performance.now());
+    const timers = options.timers;
+    this.timers = timers;
+    const clock =
+      options.clock ?? (timers !== undefined ? () => timers.now() : () => performance.now());
+    this.idleTimeout = nonNegative('idleTimeout', options.idleTimeout ?? 0);
     this.clock = clock;
     const log = new Log(options.logger, options.name);
     this.log = log;
@@ -151,11 +164,29 @@ export class Reactor<M> {
           1000,
           config.txTimeout / 4,
           config.messageTimeout > 0 ? config.messageTimeout / 4 : 1000,
+          this.idleTimeout > 0 ? this.idleTimeout / 4 : 1000,
         ),
       );
     this.shrinkEvery = interval('shrinkInterval', options.shrinkInterval ?? 30_000);
-    this.housekeeping = setInterval(() => this.tick(), this.tickMs);
-    this.housekeeping.unref?.();
+    if (timers === undefined) {
+      const interval = setInterval(() => this.tick(), this.tickMs);
+      interval.unref?.();
+      this.stopHousekeeping = () => clearInterval(interval);
+    } else {
+      let handle: unknown;
+      let stopped = false;
+      const again = () => {
+        handle = timers.setTimeout(() => {
+          this.tick();
+          if (!stopped) again();
+        }, this.tickMs);
+      };
+      again();
+      this.stopHousekeeping = () => {
+        stopped = true;
+        timers.clearTimeout(handle);
+      };
+    }
   }
 
   // ------------------------------------------------------------------ commands
@@ -408,7 +439,7 @@ export class Reactor<M> {
       // Out of time: close the rest at once, and forget them without waiting for the transport.
       for (const p of [...this.closing]) p.closeNow();
     }
-    clearInterval(this.housekeeping);
+    this.stopHousekeeping();
     // Wake an iterator waiting on an empty queue: it ends now.
     this.queue.wake();
   }
@@ -637,6 +668,8 @@ export class Reactor<M> {
   private tick(): void {
     const now = this.clock();
     for (const p of this.peers.values()) p.checkStale(now);
+    const idle = this.idleTimeout;
+    if (idle > 0) for (const p of this.peers.values()) p.checkIdle(now, idle);
     for (const p of this.closing) p.checkClosing(now);
     this.sinceShrink += this.tickMs;
     if (this.sinceShrink >= this.shrinkEvery) {

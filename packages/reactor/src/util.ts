@@ -80,3 +80,12 @@ export function flushTimeoutOf(options: { flushTimeout?: number }): number {
   }
   return value;
 }
+
+/** `value` if it is a finite number ≥ 0, else `ERR_INVALID_CONFIG` naming `field`. */
+export function nonNegative(field: string, value: number): number {
+  if (Number.isFinite(value) && value >= 0) return value;
+  throw new PeerlinkError(
+    ErrorCodes.INVALID_CONFIG,
+    `${field}: must be a finite number ≥ 0, got ${value}`,
+  );
+}
