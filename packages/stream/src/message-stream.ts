@@ -2,6 +2,7 @@ import {
   type Codec,
   type DecodeResult,
   ErrorCodes,
+  invalidArgument,
   type Malformed,
   PeerlinkError,
 } from '@peerlink/codec';
@@ -69,6 +70,10 @@ export class MessageStream<M> {
   private maxMessage: number;
 
   constructor(codec: Codec<M>, config: StreamConfig | StreamConfigOptions = {}) {
+    checkCodec(codec);
+    if (typeof config !== 'object' || config === null) {
+      throw invalidArgument('config', 'an object', config);
+    }
     this.codec = codec;
     // A configuration resolved for a larger `maxSize` (a codec factory's) is used as it is.
     this.config =
@@ -98,6 +103,9 @@ export class MessageStream<M> {
     sink: MessageSink<M>,
     now: number,
   ): PeerlinkError<StreamErrorCode> | undefined {
+    if (!(chunk instanceof Uint8Array)) throw invalidArgument('chunk', 'a Uint8Array', chunk);
+    if (typeof sink !== 'function') throw invalidArgument('sink', 'a function', sink);
+    checkNow(now);
     if (this.failure !== undefined) return this.failure;
     if (chunk.length === 0) return undefined;
     // A Node `Buffer` (a Uint8Array subclass) makes every `subarray` several times slower; decode
@@ -122,6 +130,8 @@ export class MessageStream<M> {
    * Delivers input kept back after the sink returned `false`. Returns like {@link handleData}.
    */
   resumeReceive(sink: MessageSink<M>, now: number): PeerlinkError<StreamErrorCode> | undefined {
+    if (typeof sink !== 'function') throw invalidArgument('sink', 'a function', sink);
+    checkNow(now);
     if (this.failure !== undefined) return this.failure;
     if (!this.stopped) return undefined;
     this.stopped = false;
@@ -190,6 +200,7 @@ export class MessageStream<M> {
    * Whether a started message has not completed within `messageTimeout` (never, when that is 0).
    */
   isReceiveStale(now: number): boolean {
+    checkNow(now);
     const limit = this.config.messageTimeout;
     return limit > 0 && now - this.partialSince > limit;
   }
@@ -475,6 +486,7 @@ export class MessageStream<M> {
    * bytes it wrote; the buffer is left as it was.
    */
   queue(message: M, now: number): boolean {
+    checkNow(now);
     const tx = this.tx;
     const codec = this.codec;
     const maxSize = codec.maxSize;
@@ -485,10 +497,14 @@ export class MessageStream<M> {
       try {
         size = codec.sizeHint(message);
       } catch (cause) {
+        if (isInvalidArgument(cause)) throw cause; // the codec refused the message's type
         throw new PeerlinkError(ErrorCodes.ENCODE_FAILURE, 'codec sizeHint threw', { cause });
       }
       if (!Number.isSafeInteger(size) || size < 0) {
-        throw new PeerlinkError(ErrorCodes.ENCODE_FAILURE, `codec sizeHint returned ${size}`);
+        throw new PeerlinkError(
+          ErrorCodes.ENCODE_FAILURE,
+          `codec sizeHint returned ${String(size)}`,
+        );
       }
       if (size > maxSize) throw tooLarge(size, maxSize);
       if (held + size > limit) {
@@ -511,6 +527,7 @@ export class MessageStream<M> {
       reported = codec.encode(message, tx);
     } catch (cause) {
       tx.truncate(tx.size - held);
+      if (isInvalidArgument(cause)) throw cause; // the codec refused the message's type
       throw new PeerlinkError(ErrorCodes.ENCODE_FAILURE, 'codec encode threw', { cause });
     }
     const written = tx.size - held;
@@ -526,7 +543,7 @@ export class MessageStream<M> {
     if (written > maxSize) throw tooLarge(written, maxSize);
     throw new PeerlinkError(
       ErrorCodes.ENCODE_FAILURE,
-      `codec encode reported ${reported} bytes but wrote ${written}`,
+      `codec encode reported ${String(reported)} bytes but wrote ${written}`,
     );
   }
 
@@ -566,6 +583,7 @@ export class MessageStream<M> {
    * transport is blocked.
    */
   pollTransmit(now: number): Uint8Array | undefined {
+    checkNow(now);
     const tx = this.tx;
     const held = tx.size;
     if (held === 0) return undefined;
@@ -585,11 +603,13 @@ export class MessageStream<M> {
 
   /** The transport refused more bytes at `now` (its `write` returned `false`). */
   handleBlocked(now: number): void {
+    checkNow(now);
     if (Number.isNaN(this.blockedSince)) this.blockedSince = now;
   }
 
   /** The transport drained at `now`: it accepted everything it was given. */
   handleDrain(now: number): void {
+    checkNow(now);
     this.blockedSince = Number.NaN;
     this.lastProgress = now;
   }
@@ -612,6 +632,7 @@ export class MessageStream<M> {
    * transport) have waited longer than `txTimeout`, with no write progress for as long.
    */
   isWriteStale(now: number): boolean {
+    checkNow(now);
     const timeout = this.config.txTimeout;
     if (now - this.lastProgress <= timeout) return false;
     const oldest = this.points.oldest();
@@ -679,4 +700,28 @@ function tooLarge(size: number, maxSize: number): PeerlinkError<StreamErrorCode>
 /** A codec's `reason` as text, whatever it is (a Symbol, a throwing `toString`): never throws. */
 function printable(reason: unknown): string {
   return typeof reason === 'string' ? reason : messageOf(reason);
+}
+
+/** Throws `ERR_INVALID_ARGUMENT` unless `now` is a number of milliseconds (not NaN). */
+function checkNow(now: number): void {
+  if (typeof now !== 'number' || Number.isNaN(now)) {
+    throw invalidArgument('now', 'a number of milliseconds', now);
+  }
+}
+
+/** Throws `ERR_INVALID_ARGUMENT` unless `codec` is an object with `encode` and `decode` functions. */
+function checkCodec(codec: unknown): void {
+  if (
+    typeof codec !== 'object' ||
+    codec === null ||
+    typeof (codec as Codec<unknown>).encode !== 'function' ||
+    typeof (codec as Codec<unknown>).decode !== 'function'
+  ) {
+    throw invalidArgument('codec', 'an object with encode and decode functions', codec);
+  }
+}
+
+/** Whether `error` is a `PeerlinkError` `ERR_INVALID_ARGUMENT` (a codec refusing a message). */
+function isInvalidArgument(error: unknown): boolean {
+  return PeerlinkError.isInstance(error) && error.code === ErrorCodes.INVALID_ARGUMENT;
 }
