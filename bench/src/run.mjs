@@ -44,7 +44,14 @@ let cpuProfDir = /** @type {string | null} */ (null);
  * Every implementation, in table order: a module `src/impl/<name>.mjs` each. `net-raw` (the floor)
  * comes first; `peerlink` is the library on the user's path, the one the targets are about.
  */
-const ALL_IMPLS = ['net-raw', 'peerlink', 'peerlink-tuned', 'ws', 'it-length-prefixed'];
+const ALL_IMPLS = [
+  'net-raw',
+  'peerlink',
+  'peerlink-tuned',
+  'ws',
+  'peerlink-ws',
+  'it-length-prefixed',
+];
 
 /** The SPEC §8 workloads at full size. */
 const WORKLOADS = [
@@ -631,6 +638,19 @@ function updateReadme(result, tbls, charts, targets) {
         `(the split ones) from the reassembly buffer, which never held more than ${c.decode.maxBufferedBytes} bytes ` +
         `nor grew past ${c.decode.maxRxCapacity} bytes.`,
       '',
+      ...(c.rawCopyAudit === undefined
+        ? []
+        : [
+            'The raw codec (`lengthPrefixed`, `Uint8Array` bodies, counted by `core/copy-audit.mjs`, asserted by `test/copy-audit.test.ts`):',
+            '',
+            '| bodies | chunks | bytes copied per message | copies |',
+            '| ---: | --- | ---: | ---: |',
+            ...c.rawCopyAudit.map(
+              (r) =>
+                `| ${r.bodySize.toLocaleString('en')} B | ${r.chunks} | ${r.bytesCopiedPerMessage.toFixed(0)} | ${r.copies} for ${r.delivered.toLocaleString('en')} messages |`,
+            ),
+            '',
+          ]),
       '<!-- core:end -->',
     ];
     next = next.slice(0, cs) + core.join('\n') + next.slice(ce + '<!-- core:end -->'.length);
