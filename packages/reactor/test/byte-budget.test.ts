@@ -32,18 +32,20 @@ describe('byte limits with a 32 MiB `maxSize`', () => {
     server = new Reactor({
       codec,
       transport: network.transport('server'),
-      config: { rxBufMaxBytes: RX, txBufMaxBytes: TX },
-      maxInbound: PEERS,
+      // The clients never read: keep them from being dropped as write-stale however slow the run.
+      config: { rxBufMaxBytes: RX, txBufMaxBytes: TX, txTimeout: 600_000 },
+      maxInbound: PEERS + 1,
     });
     // The defaults would give every peer 32 MiB to receive into and 64 MiB of send buffer.
     expect(server.config).toMatchObject({ rxLimit: RX, txLimit: TX, maxSize: 32 * 1024 * 1024 });
     const events = new Recorder(server);
     const [address] = await server.listen('server:0');
 
-    // Each client declares a 32 MiB message, sends 12 KiB of it, and never reads.
+    // Each client declares a message as large as the allowance, sends 12 KiB of it, and never
+    // reads.
     const transport = network.transport('clients');
     const partial = new Uint8Array(4 + 12 * 1024);
-    new DataView(partial.buffer).setUint32(0, 32 * 1024 * 1024 - 4);
+    new DataView(partial.buffer).setUint32(0, RX - 4);
     const clients: Connection[] = [];
     for (let i = 0; i < PEERS; i++) {
       const conn = await transport.connect(address!);
@@ -83,12 +85,21 @@ describe('byte limits with a 32 MiB `maxSize`', () => {
     expect(rx).toBeGreaterThan(PEERS * 12 * 1024); // the partial messages are held
     expect(rx + tx).toBeLessThanOrEqual(PEERS * (RX + 2 * TX));
 
-    // A peer that goes past the receive allowance is disconnected, whatever `maxSize` allows.
-    clients[0]!.write(new Uint8Array(8 * 1024));
-    const gone = await events.waitFor((e) => e.type === 'disconnected' && e.peer === peers[0]);
+    // A peer that declares more than the receive allowance is disconnected, though `maxSize`
+    // allows it (a 32 MiB message).
+    const big = new Uint8Array(4 + 1024);
+    new DataView(big.buffer).setUint32(0, 32 * 1024 * 1024 - 4);
+    const greedy = await transport.connect(address!);
+    greedy.start({ onData() {}, onDrain() {}, onEnd() {}, onClose() {} });
+    greedy.write(big);
+    const accepted = await events.waitFor((e) => e.type === 'accepted' && !peers.includes(e.peer));
+    const gone = await events.waitFor(
+      (e) => e.type === 'disconnected' && 'peer' in accepted && e.peer === accepted.peer,
+    );
     expect(gone).toMatchObject({
       reason: { kind: 'codec-violation', error: { code: 'ERR_RX_LIMIT' } },
     });
+    greedy.close();
     for (const conn of clients) conn.close();
   }, 60_000);
 });

@@ -324,8 +324,11 @@ export class MessageStream<M> {
     }
     if (whole < end) {
       const tail = end - whole;
-      if (tail >= this.config.rxLimit) return this.fail(rxLimit(tail, this.config.rxLimit));
-      this.append(chunk, whole, end, this.frameSizeAt(chunk, whole, end));
+      const frame = this.frameSizeAt(chunk, whole, end);
+      if (tail >= this.config.rxLimit || frame > this.config.rxLimit) {
+        return this.fail(rxLimit(Math.max(tail, frame), this.config.rxLimit));
+      }
+      this.append(chunk, whole, end, frame);
       if (Number.isNaN(this.partialSince)) this.partialSince = now;
     }
     return undefined;
@@ -358,6 +361,11 @@ export class MessageStream<M> {
     for (;;) {
       const held = this.rxEnd - this.rxStart;
       const frame = this.frameSizeAt(this.rx, this.rxStart, this.rxEnd);
+      if (frame > limit) {
+        // Declared larger than the receive limit (`rxBufMaxBytes` below `maxSize`): it can never fit.
+        this.fail(rxLimit(frame, limit));
+        return -1;
+      }
       if (frame > held) {
         const n = Math.min(frame - held, chunk.length - from);
         this.append(chunk, from, from + n, frame);
