@@ -3,12 +3,14 @@ import {
   type Connection,
   codeOf,
   ErrorCodes,
+  invalidArgument,
   type Listener,
   PeerlinkError,
   resolveStreamConfig,
   type StreamConfig,
   type Transport,
 } from '@peerlink/stream';
+import { checkFunction, checkObject, checkPeer, checkReactorOptions } from './args.js';
 import { type CodecFactory, checkCodec, createCodec, isCodecFactory } from './codec-factory.js';
 import { Connects } from './connects.js';
 import { ReactorErrorCodes } from './errors.js';
@@ -108,6 +110,7 @@ export class Reactor<M> {
   private closedAll: (() => void) | undefined;
 
   constructor(options: ReactorOptions<M>) {
+    checkReactorOptions(options);
     this.transport = options.transport;
     const codec = options.codec;
     this.factory = isCodecFactory(codec) ? codec : undefined;
@@ -198,7 +201,15 @@ export class Reactor<M> {
    */
   async listen(addresses: string | readonly string[]): Promise<string[]> {
     this.assertRunning();
-    const list = typeof addresses === 'string' ? [addresses] : [...addresses];
+    const list =
+      typeof addresses === 'string'
+        ? [addresses]
+        : Array.isArray(addresses)
+          ? [...addresses]
+          : undefined;
+    if (list === undefined || !list.every((a) => typeof a === 'string')) {
+      throw invalidArgument('addresses', 'an address string or an array of them', addresses);
+    }
     const opened: Listener[] = [];
     try {
       for (const address of list) {
@@ -244,7 +255,18 @@ export class Reactor<M> {
    * `ERR_CONNECT_TIMEOUT` after `connectTimeout`, and with `ERR_ABORTED` when `signal` aborts.
    */
   connect(target: string, options: ConnectCommandOptions = {}): Promise<PeerId> {
-    const promise = this.startConnect(target, options.signal);
+    let promise: Promise<PeerId>;
+    try {
+      if (typeof target !== 'string') throw invalidArgument('target', 'an address string', target);
+      checkObject('options', options);
+      const signal = options.signal;
+      if (signal !== undefined && !(signal instanceof AbortSignal)) {
+        throw invalidArgument('options.signal', 'an AbortSignal or undefined', signal);
+      }
+      promise = this.startConnect(target, signal);
+    } catch (error) {
+      promise = Promise.reject(error);
+    }
     promise.catch(noop);
     return promise;
   }
@@ -304,6 +326,7 @@ export class Reactor<M> {
       this.lastSent = p;
     }
     if (p === undefined || p.state !== 'open') {
+      checkPeer(peer);
       this.queue.emit({ type: 'no-such-peer', peer });
       return 'no-such-peer';
     }
@@ -321,6 +344,7 @@ export class Reactor<M> {
    */
   canSend(peer: PeerId, size = 0): boolean {
     const p = this.peers.get(peer);
+    if (p === undefined) checkPeer(peer);
     return p !== undefined && p.state === 'open' && p.canSend(size);
   }
 
@@ -330,6 +354,7 @@ export class Reactor<M> {
    */
   queuedBytes(peer: PeerId): number | undefined {
     const p = this.peers.get(peer);
+    if (p === undefined) checkPeer(peer);
     return p === undefined || p.state !== 'open' ? undefined : p.queuedBytes;
   }
 
@@ -343,7 +368,11 @@ export class Reactor<M> {
   drained(peer: PeerId): Promise<void> {
     const p = this.peers.get(peer);
     const promise =
-      p === undefined || p.state !== 'open' ? Promise.reject(noSuchPeer(peer)) : p.drained();
+      typeof peer !== 'number'
+        ? Promise.reject(invalidArgument('peer', 'a peer id (a number)', peer))
+        : p === undefined || p.state !== 'open'
+          ? Promise.reject(noSuchPeer(peer))
+          : p.drained();
     promise.catch(noop);
     return promise;
   }
@@ -356,6 +385,7 @@ export class Reactor<M> {
   disconnect(peer: PeerId): boolean {
     const p = this.peers.get(peer);
     if (p === undefined || p.state !== 'open') {
+      checkPeer(peer);
       this.queue.emit({ type: 'no-such-peer', peer });
       return false;
     }
@@ -378,6 +408,7 @@ export class Reactor<M> {
    */
   setCodec(peer: PeerId, codec: Codec<M>): boolean {
     const p = this.peers.get(peer);
+    if (p === undefined) checkPeer(peer);
     if (p === undefined || p.state !== 'open') return false;
     checkCodec(codec, this.config.maxSize);
     p.setCodec(codec);
@@ -476,6 +507,8 @@ export class Reactor<M> {
    * ```
    */
   onEvent(handler: (event: ReactorEvent<M>) => void, onMessage?: MessageHandler<M>): () => void {
+    checkFunction('handler', handler);
+    checkFunction('onMessage', onMessage, true);
     return this.queue.addListener(handler, onMessage);
   }
 
@@ -629,6 +662,7 @@ export class Reactor<M> {
    * (2.4 ms for 10,000 peers on a 2-core machine; see `bench/stats`).
    */
   stats(options: { peers?: boolean } = {}): ReactorStats {
+    checkObject('options', options);
     const now = this.clock();
     const peers: PeerStats[] = [];
     const d = this.departed;
@@ -660,7 +694,9 @@ export class Reactor<M> {
 
   /** A snapshot of one peer, or `undefined` when it is not connected. */
   peerStats(peer: PeerId): PeerStats | undefined {
-    return this.peers.get(peer)?.describe(this.clock());
+    const p = this.peers.get(peer);
+    if (p === undefined) checkPeer(peer);
+    return p?.describe(this.clock());
   }
 
   // ------------------------------------------------------------------ housekeeping

@@ -79,6 +79,8 @@ export class MessageStream<M> {
   private blockedSince = Number.NaN;
   /** The largest message received: the codec's `maxSize`, or the receive limit if smaller. */
   private maxMessage: number;
+  /** A `queue` call is running (its codec's `sizeHint` or `encode`): another one is refused. */
+  private queuing = false;
 
   constructor(codec: Codec<M>, config: StreamConfig | StreamConfigOptions = {}) {
     checkCodec(codec);
@@ -183,6 +185,7 @@ export class MessageStream<M> {
    * or at once with {@link decodeBuffered}. The limits stay those of the configuration.
    */
   setCodec(codec: Codec<M>): void {
+    checkCodec(codec);
     const retain = codec.retainsInput === true;
     if (this.retain && !retain && this.rx.length > 0) {
       // Messages already delivered may view the buffer, which the new codec's reassembly would
@@ -205,6 +208,8 @@ export class MessageStream<M> {
    * stop is left to {@link resumeReceive}.
    */
   decodeBuffered(sink: MessageSink<M>, now: number): PeerlinkError<StreamErrorCode> | undefined {
+    if (typeof sink !== 'function') throw invalidArgument('sink', 'a function', sink);
+    checkNow(now);
     if (this.failure !== undefined) return this.failure;
     if (this.stopped || this.rxEnd === this.rxStart) return undefined;
     return this.drainBuffered(sink, now);
@@ -731,9 +736,24 @@ export class MessageStream<M> {
    * queued), and `ERR_ENCODE_FAILURE` when the codec's `encode` or `sizeHint` throws,
    * `sizeHint` returns something other than a non-negative integer, or `encode` misreports the
    * bytes it wrote; the buffer is left as it was.
+   *
+   * Throws `ERR_REENTRANT_QUEUE`, queueing nothing, when called from inside the codec's `encode` or
+   * `sizeHint` for this stream (a message queued there would land inside the one being encoded
+   * and merge two frames into one); queue it after `queue` returns instead.
    */
   queue(message: M, now: number): boolean {
     checkNow(now);
+    if (this.queuing) throw reentrant('queue');
+    this.queuing = true;
+    try {
+      return this.encodeMessage(message, now);
+    } finally {
+      this.queuing = false;
+    }
+  }
+
+  /** {@link queue} once its arguments are checked and re-entry is ruled out. */
+  private encodeMessage(message: M, now: number): boolean {
     const tx = this.tx;
     const codec = this.codec;
     const maxSize = codec.maxSize;
@@ -744,7 +764,7 @@ export class MessageStream<M> {
       try {
         size = codec.sizeHint(message);
       } catch (cause) {
-        if (isInvalidArgument(cause)) throw cause; // the codec refused the message's type
+        if (passesThrough(cause)) throw cause; // the codec refused the message's type, or re-entered
         throw new PeerlinkError(ErrorCodes.ENCODE_FAILURE, 'codec sizeHint threw', { cause });
       }
       if (!Number.isSafeInteger(size) || size < 0) {
@@ -774,7 +794,7 @@ export class MessageStream<M> {
       reported = codec.encode(message, tx);
     } catch (cause) {
       tx.truncate(tx.size - held);
-      if (isInvalidArgument(cause)) throw cause; // the codec refused the message's type
+      if (passesThrough(cause)) throw cause; // the codec refused the message's type, or re-entered
       throw new PeerlinkError(ErrorCodes.ENCODE_FAILURE, 'codec encode threw', { cause });
     }
     const written = tx.size - held;
@@ -831,6 +851,8 @@ export class MessageStream<M> {
    */
   pollTransmit(now: number): Uint8Array | undefined {
     checkNow(now);
+    // From inside `encode`, the bytes held include part of the message being encoded.
+    if (this.queuing) throw reentrant('pollTransmit');
     const tx = this.tx;
     const held = tx.size;
     if (held === 0) return undefined;
@@ -866,6 +888,7 @@ export class MessageStream<M> {
    * `onProgress`): write progress, so a slow but steady reader is not write-stale.
    */
   handleProgress(now: number): void {
+    checkNow(now);
     this.lastProgress = now;
   }
 
@@ -968,7 +991,18 @@ function checkCodec(codec: unknown): void {
   }
 }
 
-/** Whether `error` is a `PeerlinkError` `ERR_INVALID_ARGUMENT` (a codec refusing a message). */
-function isInvalidArgument(error: unknown): boolean {
-  return PeerlinkError.isInstance(error) && error.code === ErrorCodes.INVALID_ARGUMENT;
+/**
+ * Whether a codec's exception is passed through `queue` as it is: `ERR_INVALID_ARGUMENT` (the codec
+ * refused the message's type) or `ERR_REENTRANT_QUEUE` (it queued on the same stream).
+ */
+function passesThrough(error: unknown): boolean {
+  if (!PeerlinkError.isInstance(error)) return false;
+  return error.code === ErrorCodes.INVALID_ARGUMENT || error.code === ErrorCodes.REENTRANT_QUEUE;
+}
+
+function reentrant(what: string): PeerlinkError {
+  return new PeerlinkError(
+    ErrorCodes.REENTRANT_QUEUE,
+    `${what}() called from inside the codec's encode or sizeHint for the same stream: queue the message after the current one is queued`,
+  );
 }
