@@ -44,7 +44,14 @@ let cpuProfDir = /** @type {string | null} */ (null);
  * Every implementation, in table order: a module `src/impl/<name>.mjs` each. `net-raw` (the floor)
  * comes first; `peerlink` is the library on the user's path, the one the targets are about.
  */
-const ALL_IMPLS = ['net-raw', 'peerlink', 'peerlink-tuned', 'ws', 'it-length-prefixed'];
+const ALL_IMPLS = [
+  'net-raw',
+  'peerlink',
+  'peerlink-tuned',
+  'ws',
+  'peerlink-ws',
+  'it-length-prefixed',
+];
 
 /** The SPEC §8 workloads at full size. */
 const WORKLOADS = [

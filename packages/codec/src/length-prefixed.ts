@@ -1,6 +1,6 @@
 import { readU32BE, readU32LE, readVarint, VARINT_INCOMPLETE, VARINT_MALFORMED } from './bytes.js';
 import { type Codec, type Decoded, type DecodeResult, incomplete, malformed } from './codec.js';
-import { ErrorCodes, PeerlinkError } from './errors.js';
+import { ErrorCodes, invalidArgument, PeerlinkError } from './errors.js';
 import { ByteSink, type ByteWriter, varintSize } from './sink.js';
 
 const EMPTY = new Uint8Array(0);
@@ -59,6 +59,18 @@ export function lengthPrefixed<M>(
   options: LengthPrefixedOptions,
   body?: BodyCodec<M>,
 ): Codec<M> | Codec<Uint8Array> {
+  if (typeof options !== 'object' || options === null) {
+    throw invalidArgument('options', 'an object', options);
+  }
+  if (
+    body !== undefined &&
+    (typeof body !== 'object' ||
+      body === null ||
+      typeof body.encode !== 'function' ||
+      typeof body.decode !== 'function')
+  ) {
+    throw invalidArgument('body', 'an object with encode and decode functions', body);
+  }
   const prefix = options.prefix ?? 'u32be';
   const maxSize = options.maxSize;
   if (prefix !== 'u32be' && prefix !== 'u32le' && prefix !== 'varint') {
@@ -68,7 +80,7 @@ export function lengthPrefixed<M>(
   if (!Number.isSafeInteger(maxSize) || maxSize <= minPrefix) {
     throw new PeerlinkError(
       ErrorCodes.INVALID_CONFIG,
-      `maxSize: must be an integer above the prefix size (${minPrefix}), got ${maxSize}`,
+      `maxSize: must be an integer above the prefix size (${minPrefix}), got ${String(maxSize)}`,
     );
   }
   if (prefix !== 'varint' && maxSize > 0xffffffff + 4) {
@@ -145,11 +157,13 @@ export function lengthPrefixed<M>(
     return {
       maxSize,
       encode(message: Uint8Array, sink: ByteWriter): number {
+        if (!(message instanceof Uint8Array)) throw notBytes(message);
         return writePrefix(sink, message.length) + sink.writeBytes(message);
       },
       decode: (bytes: Uint8Array) => decodeRaw(bytes, 0, bytes.length),
       decodeAt: decodeRaw,
       sizeHint(message: Uint8Array): number {
+        if (!(message instanceof Uint8Array)) throw notBytes(message);
         return prefixSize(message.length) + message.length;
       },
     };
@@ -231,4 +245,9 @@ export function lengthPrefixed<M>(
     };
   }
   return codec;
+}
+
+/** The raw codec's refusal of a message that is not a `Uint8Array` (`{ length: 5 }`, say). */
+function notBytes(message: unknown): PeerlinkError {
+  return invalidArgument('message', 'a Uint8Array (the raw codec sends bytes)', message);
 }

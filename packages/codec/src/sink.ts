@@ -1,4 +1,4 @@
-import { ErrorCodes, PeerlinkError } from './errors.js';
+import { ErrorCodes, invalidArgument, PeerlinkError } from './errors.js';
 
 const EMPTY = new Uint8Array(0);
 const textEncoder = new TextEncoder();
@@ -285,6 +285,7 @@ export class ByteSink implements ByteWriter {
 
 /** The number of bytes {@link ByteWriter.writeVarint} uses for `value` (1–8). */
 export function varintSize(value: number): number {
+  if (typeof value !== 'number') throw invalidArgument('value', 'a number', value);
   let n = 1;
   while (value >= 128) {
     value = Math.floor(value / 128);

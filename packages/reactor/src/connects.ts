@@ -6,6 +6,14 @@ interface PendingConnect {
   readonly target: string;
   readonly controller: AbortController;
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** Fails this connect with `ERR_ABORTED` (its caller's signal aborted). */
+  readonly abortByCaller: () => void;
+}
+
+/** The connects that share one caller's signal, and the one listener this registered on it. */
+interface SignalWatch {
+  readonly pending: Set<PendingConnect>;
+  readonly onAbort: () => void;
 }
 
 /**
@@ -14,6 +22,11 @@ interface PendingConnect {
  */
 export class Connects {
   private readonly pending = new Set<PendingConnect>();
+  /**
+   * One `abort` listener per caller's signal, however many connects share it (a listener each
+   * would trip Node's `MaxListenersExceededWarning` past 10).
+   */
+  private readonly watches = new WeakMap<AbortSignal, SignalWatch>();
 
   /**
    * @param transport Makes the connections.
@@ -36,16 +49,20 @@ export class Connects {
    */
   async open(target: string, signal: AbortSignal | undefined): Promise<Connection> {
     const controller = new AbortController();
-    const pending: PendingConnect = { target, controller, timer: undefined };
-    const onAbort = () =>
-      controller.abort(
-        new PeerlinkError(ReactorErrorCodes.ABORTED, `connect to ${target} aborted`, {
-          cause: signal?.reason,
-        }),
-      );
+    const pending: PendingConnect = {
+      target,
+      controller,
+      timer: undefined,
+      abortByCaller: () =>
+        controller.abort(
+          new PeerlinkError(ReactorErrorCodes.ABORTED, `connect to ${target} aborted`, {
+            cause: signal?.reason,
+          }),
+        ),
+    };
     try {
-      if (signal?.aborted) onAbort();
-      signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal?.aborted) pending.abortByCaller();
+      else if (signal !== undefined) this.watch(signal, pending);
       if (this.timeout !== Number.POSITIVE_INFINITY) {
         pending.timer = setTimeout(() => {
           controller.abort(
@@ -68,9 +85,32 @@ export class Connects {
       throw controller.signal.aborted ? (controller.signal.reason as Error) : asError(cause);
     } finally {
       clearTimeout(pending.timer);
-      signal?.removeEventListener('abort', onAbort);
+      if (signal !== undefined) this.unwatch(signal, pending);
       this.pending.delete(pending);
     }
+  }
+
+  /** Has `signal` abort `pending`, through the signal's one listener. */
+  private watch(signal: AbortSignal, pending: PendingConnect): void {
+    let watch = this.watches.get(signal);
+    if (watch === undefined) {
+      const set = new Set<PendingConnect>();
+      const onAbort = () => {
+        for (const p of [...set]) p.abortByCaller();
+      };
+      watch = { pending: set, onAbort };
+      this.watches.set(signal, watch);
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
+    watch.pending.add(pending);
+  }
+
+  /** `pending` is over; the signal's listener goes with the last connect sharing it. */
+  private unwatch(signal: AbortSignal, pending: PendingConnect): void {
+    const watch = this.watches.get(signal);
+    if (watch === undefined || !watch.pending.delete(pending) || watch.pending.size > 0) return;
+    signal.removeEventListener('abort', watch.onAbort);
+    this.watches.delete(signal);
   }
 
   /** Aborts every connect in flight: each rejects with `reason`. */

@@ -160,6 +160,12 @@ export class EventQueue<M> {
         this.unsubscribe(sub);
         return Promise.resolve({ done: true, value: value as undefined });
       },
+      // As a generator with no `catch` would: ends the iterator (a waiting `next()` settles
+      // `done`), and rejects with the error thrown into it.
+      throw: (error?: unknown) => {
+        this.unsubscribe(sub);
+        return Promise.reject(error);
+      },
       [Symbol.asyncIterator]: () => iterator,
     };
     return iterator;

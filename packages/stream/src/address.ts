@@ -1,4 +1,4 @@
-import { ErrorCodes, PeerlinkError } from '@peerlink/codec';
+import { ErrorCodes, invalidArgument, PeerlinkError } from '@peerlink/codec';
 
 /** A host and port taken apart. `host` is bare (no brackets, even for IPv6). */
 export interface HostPort {
@@ -13,6 +13,7 @@ export interface HostPort {
  * NOT accepted: brackets are required for IPv6). Throws `ERR_INVALID_ARGUMENT` on bad input.
  */
 export function parseAddress(address: string): HostPort {
+  if (typeof address !== 'string') throw invalidArgument('address', 'a string', address);
   let host: string;
   let portText: string;
   if (address.startsWith('[')) {
@@ -34,6 +35,10 @@ export function parseAddress(address: string): HostPort {
 
 /** Formats a host and port as `host:port`, bracketing IPv6 hosts. */
 export function formatAddress(host: string, port: number): string {
+  if (typeof host !== 'string') throw invalidArgument('host', 'a string', host);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw invalidArgument('port', 'an integer from 0 to 65535', port);
+  }
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 

@@ -1,4 +1,4 @@
-import { ErrorCodes, PeerlinkError } from '@peerlink/codec';
+import { ErrorCodes, invalidArgument, PeerlinkError } from '@peerlink/codec';
 
 /**
  * Stream limits and timeouts, as given by the user. Every field is optional; the defaults are
@@ -97,7 +97,10 @@ export function resolveStreamConfig(
   options: StreamConfigOptions = {},
 ): StreamConfig {
   if (!Number.isSafeInteger(maxSize) || maxSize <= 0) {
-    invalid('maxSize', `must be a positive integer, got ${maxSize}`);
+    invalid('maxSize', `must be a positive integer, got ${String(maxSize)}`);
+  }
+  if (typeof options !== 'object' || options === null) {
+    throw invalidArgument('options', 'an object', options);
   }
   const d = DEFAULT_STREAM_CONFIG;
   const rxBufMaxSize = multiple('rxBufMaxSize', options.rxBufMaxSize ?? d.rxBufMaxSize);

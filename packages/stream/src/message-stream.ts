@@ -2,6 +2,7 @@ import {
   type Codec,
   type DecodeResult,
   ErrorCodes,
+  invalidArgument,
   type Malformed,
   PeerlinkError,
 } from '@peerlink/codec';
@@ -67,6 +68,10 @@ export class MessageStream<M> {
   private blockedSince = Number.NaN;
 
   constructor(codec: Codec<M>, config: StreamConfig | StreamConfigOptions = {}) {
+    checkCodec(codec);
+    if (typeof config !== 'object' || config === null) {
+      throw invalidArgument('config', 'an object', config);
+    }
     this.codec = codec;
     this.config =
       'rxLimit' in config && config.maxSize === codec.maxSize
@@ -94,6 +99,9 @@ export class MessageStream<M> {
     sink: MessageSink<M>,
     now: number,
   ): PeerlinkError<StreamErrorCode> | undefined {
+    if (!(chunk instanceof Uint8Array)) throw invalidArgument('chunk', 'a Uint8Array', chunk);
+    if (typeof sink !== 'function') throw invalidArgument('sink', 'a function', sink);
+    checkNow(now);
     if (this.failure !== undefined) return this.failure;
     if (chunk.length === 0) return undefined;
     // A Node `Buffer` (a Uint8Array subclass) makes every `subarray` several times slower; decode
@@ -118,6 +126,8 @@ export class MessageStream<M> {
    * Delivers input kept back after the sink returned `false`. Returns like {@link handleData}.
    */
   resumeReceive(sink: MessageSink<M>, now: number): PeerlinkError<StreamErrorCode> | undefined {
+    if (typeof sink !== 'function') throw invalidArgument('sink', 'a function', sink);
+    checkNow(now);
     if (this.failure !== undefined) return this.failure;
     if (!this.stopped) return undefined;
     this.stopped = false;
@@ -185,6 +195,7 @@ export class MessageStream<M> {
    * Whether a started message has not completed within `messageTimeout` (never, when that is 0).
    */
   isReceiveStale(now: number): boolean {
+    checkNow(now);
     const limit = this.config.messageTimeout;
     return limit > 0 && now - this.partialSince > limit;
   }
@@ -467,6 +478,7 @@ export class MessageStream<M> {
    * bytes it wrote; the buffer is left as it was.
    */
   queue(message: M, now: number): boolean {
+    checkNow(now);
     const tx = this.tx;
     const codec = this.codec;
     const maxSize = codec.maxSize;
@@ -477,10 +489,14 @@ export class MessageStream<M> {
       try {
         size = codec.sizeHint(message);
       } catch (cause) {
+        if (isInvalidArgument(cause)) throw cause; // the codec refused the message's type
         throw new PeerlinkError(ErrorCodes.ENCODE_FAILURE, 'codec sizeHint threw', { cause });
       }
       if (!Number.isSafeInteger(size) || size < 0) {
-        throw new PeerlinkError(ErrorCodes.ENCODE_FAILURE, `codec sizeHint returned ${size}`);
+        throw new PeerlinkError(
+          ErrorCodes.ENCODE_FAILURE,
+          `codec sizeHint returned ${String(size)}`,
+        );
       }
       if (size > maxSize) throw tooLarge(size, maxSize);
       if (held + size > limit) return false;
@@ -495,6 +511,7 @@ export class MessageStream<M> {
       reported = codec.encode(message, tx);
     } catch (cause) {
       tx.truncate(tx.size - held);
+      if (isInvalidArgument(cause)) throw cause; // the codec refused the message's type
       throw new PeerlinkError(ErrorCodes.ENCODE_FAILURE, 'codec encode threw', { cause });
     }
     const written = tx.size - held;
@@ -510,7 +527,7 @@ export class MessageStream<M> {
     if (written > maxSize) throw tooLarge(written, maxSize);
     throw new PeerlinkError(
       ErrorCodes.ENCODE_FAILURE,
-      `codec encode reported ${reported} bytes but wrote ${written}`,
+      `codec encode reported ${String(reported)} bytes but wrote ${written}`,
     );
   }
 
@@ -550,6 +567,7 @@ export class MessageStream<M> {
    * transport is blocked.
    */
   pollTransmit(now: number): Uint8Array | undefined {
+    checkNow(now);
     const tx = this.tx;
     const held = tx.size;
     if (held === 0) return undefined;
@@ -569,11 +587,13 @@ export class MessageStream<M> {
 
   /** The transport refused more bytes at `now` (its `write` returned `false`). */
   handleBlocked(now: number): void {
+    checkNow(now);
     if (Number.isNaN(this.blockedSince)) this.blockedSince = now;
   }
 
   /** The transport drained at `now`: it accepted everything it was given. */
   handleDrain(now: number): void {
+    checkNow(now);
     this.blockedSince = Number.NaN;
     this.lastProgress = now;
   }
@@ -596,6 +616,7 @@ export class MessageStream<M> {
    * transport) have waited longer than `txTimeout`, with no write progress for as long.
    */
   isWriteStale(now: number): boolean {
+    checkNow(now);
     const timeout = this.config.txTimeout;
     if (now - this.lastProgress <= timeout) return false;
     const oldest = this.points.oldest();
@@ -663,4 +684,28 @@ function tooLarge(size: number, maxSize: number): PeerlinkError<StreamErrorCode>
 /** A codec's `reason` as text, whatever it is (a Symbol, a throwing `toString`): never throws. */
 function printable(reason: unknown): string {
   return typeof reason === 'string' ? reason : messageOf(reason);
+}
+
+/** Throws `ERR_INVALID_ARGUMENT` unless `now` is a number of milliseconds (not NaN). */
+function checkNow(now: number): void {
+  if (typeof now !== 'number' || Number.isNaN(now)) {
+    throw invalidArgument('now', 'a number of milliseconds', now);
+  }
+}
+
+/** Throws `ERR_INVALID_ARGUMENT` unless `codec` is an object with `encode` and `decode` functions. */
+function checkCodec(codec: unknown): void {
+  if (
+    typeof codec !== 'object' ||
+    codec === null ||
+    typeof (codec as Codec<unknown>).encode !== 'function' ||
+    typeof (codec as Codec<unknown>).decode !== 'function'
+  ) {
+    throw invalidArgument('codec', 'an object with encode and decode functions', codec);
+  }
+}
+
+/** Whether `error` is a `PeerlinkError` `ERR_INVALID_ARGUMENT` (a codec refusing a message). */
+function isInvalidArgument(error: unknown): boolean {
+  return PeerlinkError.isInstance(error) && error.code === ErrorCodes.INVALID_ARGUMENT;
 }

@@ -137,7 +137,7 @@ function connect(
       if (settled) return;
       finish();
       const io = new BrowserIo(ws, opts.highWaterMark, interval);
-      const conn = new WsConnection(io, target, BROWSER_LOCAL_ADDRESS, opts.frameSize);
+      const conn = new WsConnection(io, target, BROWSER_LOCAL_ADDRESS, opts.frameSize, false);
       io.conn = conn;
       io.attach();
       resolve(conn);

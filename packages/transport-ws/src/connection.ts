@@ -15,7 +15,7 @@ export interface WsIo {
   sendText(text: string): void;
   /** Starts the closing handshake with `code`. */
   close(code: number): void;
-  /** Drops the connection (Node), or closes it with the reset code (a browser cannot drop). */
+  /** Resets the TCP connection (Node), or closes with the reset code (a browser cannot reset). */
   reset(): void;
   /** Stops reading from the network (a browser cannot: it keeps delivering into the queue). */
   pause(): void;
@@ -55,11 +55,26 @@ export class WsConnection implements Connection {
   /** The socket is closed: `undefined` until then, then `{ error }`. */
   #closed: { error: Error | undefined } | undefined;
   #reported = false;
-  /** The last socket error seen (Node's `ws` reports it before the close). */
+  /** The first WebSocket error seen (a protocol violation; Node's `ws` reports it before the close). */
   #error: Error | undefined;
+  /** The first error of the TCP socket under it (Node). */
+  #socketError: Error | undefined;
 
-  constructor(io: WsIo, remoteAddress: string, localAddress: string, frameSize: number) {
+  readonly #droppedIsEnd: boolean;
+
+  /**
+   * `droppedIsEnd`: a close without a close frame (1006) and without a socket error is an end of
+   * stream (Node, which sees the socket's errors), not a reset (a browser, which sees nothing).
+   */
+  constructor(
+    io: WsIo,
+    remoteAddress: string,
+    localAddress: string,
+    frameSize: number,
+    droppedIsEnd: boolean,
+  ) {
     this.#io = io;
+    this.#droppedIsEnd = droppedIsEnd;
     this.remoteAddress = remoteAddress;
     this.localAddress = localAddress;
     this.#frameSize = frameSize;
@@ -163,12 +178,20 @@ export class WsConnection implements Connection {
     this.#error ??= error;
   }
 
+  /** @internal The TCP socket under it failed (Node): what a close without a close frame means. */
+  socketError(error: Error): void {
+    this.#socketError ??= error;
+  }
+
   /** @internal The socket closed with `code` (1006: without a close frame). */
   closed(code: number, reason: string): void {
     if (this.#closed !== undefined) return;
     let error: Error | undefined;
     if (!this.#dropped && !(this.#ended && this.#gotEnd)) {
-      error = this.#error ?? closeError(code, reason);
+      error =
+        this.#error ??
+        (code === 1006 ? this.#socketError : undefined) ??
+        closeError(code, reason, this.#droppedIsEnd);
       if (error === undefined) this.#gotEnd = true; // a clean close is an end of stream
     }
     this.#closed = { error };

@@ -25,7 +25,7 @@ export const WsErrorCodes = {
 /** One of {@link WsErrorCodes}. */
 export type WsErrorCode = (typeof WsErrorCodes)[keyof typeof WsErrorCodes];
 
-/** The close code a `reset()` sends where the socket cannot be dropped (the browser): read as `ECONNRESET`. */
+/** The close code a `reset()` sends where no TCP reset can be sent (a browser): read as `ECONNRESET`. */
 export const RESET_CLOSE_CODE = 4001;
 
 /** The text frame that means "I finished sending" (the half-close of the contract's `end()`). */
@@ -57,13 +57,18 @@ export class WsCloseError extends PeerlinkError {
  * | close code | error `code` |
  * |---|---|
  * | 1000, 1001, 1005 | none: an end of stream |
- * | 1006 (no close frame: the TCP connection dropped), 4001 (a `reset()`) | `ECONNRESET` |
+ * | 1006 (no close frame) when `droppedIsEnd` (Node: the socket's own error, if any, is reported instead) | none: an end of stream |
+ * | 1006 otherwise (a browser cannot tell a reset from a close), 4001 (a browser's `reset()`) | `ECONNRESET` |
  * | 1002, 1003, 1007 | `ERR_WS_PROTOCOL` |
  * | 1009 | `ERR_WS_MESSAGE_TOO_BIG` |
  * | any other | `ERR_WS_CLOSED` |
  */
-export function closeError(closeCode: number, closeReason: string): WsCloseError | undefined {
-  if (CLEAN_CODES.has(closeCode)) return undefined;
+export function closeError(
+  closeCode: number,
+  closeReason: string,
+  droppedIsEnd = false,
+): WsCloseError | undefined {
+  if (CLEAN_CODES.has(closeCode) || (closeCode === 1006 && droppedIsEnd)) return undefined;
   let code: string = WsErrorCodes.CLOSED;
   if (closeCode === 1006 || closeCode === RESET_CLOSE_CODE) code = 'ECONNRESET';
   else if (closeCode === 1002 || closeCode === 1003 || closeCode === 1007)

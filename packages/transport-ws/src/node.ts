@@ -45,13 +45,15 @@ function noop(): void {}
 class NodeIo implements WsIo {
   conn!: WsConnection;
   readonly #ws: WebSocket;
+  readonly #socket: Socket;
   readonly #opts: NodeResolved;
   /** Bytes handed to `ws` and not yet written to the socket. */
   #pending = 0;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(ws: WebSocket, opts: NodeResolved) {
+  constructor(ws: WebSocket, socket: Socket, opts: NodeResolved) {
     this.#ws = ws;
+    this.#socket = socket;
     this.#opts = opts;
   }
 
@@ -60,6 +62,9 @@ class NodeIo implements WsIo {
     const ws = this.#ws;
     ws.removeAllListeners('error');
     ws.on('error', (error: Error) => this.conn.error(socketError(error)));
+    // `ws` swallows the socket's own errors: kept so that a reset (ECONNRESET) or a broken pipe
+    // is told apart from a peer that closed its socket without a close frame (an end of stream).
+    this.#socket.on('error', (error: Error) => this.conn.socketError(error));
     ws.on('message', (data: RawData, isBinary: boolean) => {
       if (isBinary) this.conn.message(toBytes(data));
       else this.conn.text(data.toString());
@@ -97,7 +102,10 @@ class NodeIo implements WsIo {
   }
 
   reset(): void {
-    this.#ws.terminate(); // the peer sees the TCP connection drop: 1006, ECONNRESET
+    // A TCP reset: the peer's socket fails with ECONNRESET (its close is 1006, with that error).
+    const socket = this.#socket as Socket & { resetAndDestroy?: () => void };
+    if (typeof socket.resetAndDestroy === 'function' && !socket.destroyed) socket.resetAndDestroy();
+    else this.#ws.terminate();
   }
 
   pause(): void {
@@ -127,12 +135,13 @@ function socketError(error: Error): Error {
 }
 
 function wrap(ws: WebSocket, socket: Socket, opts: NodeResolved): WsConnection {
-  const io = new NodeIo(ws, opts);
+  const io = new NodeIo(ws, socket, opts);
   const conn = new WsConnection(
     io,
     formatAddress(socket.remoteAddress ?? '?', socket.remotePort ?? 0),
     formatAddress(socket.localAddress ?? '?', socket.localPort ?? 0),
     opts.frameSize,
+    true,
   );
   io.conn = conn;
   io.attach();

@@ -46,9 +46,13 @@ describe('reactor over WebSocket: reasons', () => {
     const ws = new WebSocket(`ws://${address}/`);
     ws.on('error', () => {});
     closers.push(() => ws.terminate());
+    let socket: net.Socket | undefined;
+    ws.once('upgrade', (response) => {
+      socket = response.socket as net.Socket;
+    });
     await new Promise((resolve) => ws.once('open', resolve));
     const accepted = await server.events.waitFor((e) => e.type === 'accepted');
-    return { ws, server, peer: (accepted as { peer: number }).peer };
+    return { ws, socket: socket!, server, peer: (accepted as { peer: number }).peer };
   }
 
   const disconnected = (events: Recorder<Uint8Array>) =>
@@ -70,9 +74,15 @@ describe('reactor over WebSocket: reasons', () => {
     expect((await disconnected(server.events)).reason).toEqual({ kind: 'left' });
   });
 
-  it('reports a dropped connection (1006) as `error` with `ECONNRESET`', async () => {
+  it('reports a socket closed without a close frame (1006, a TCP FIN) as `left`, as TCP does', async () => {
     const { ws, server } = await rawClient();
     ws.terminate();
+    expect((await disconnected(server.events)).reason).toEqual({ kind: 'left' });
+  });
+
+  it('reports a TCP reset (1006 with the socket error) as `error` with `ECONNRESET`', async () => {
+    const { socket, server } = await rawClient();
+    socket.resetAndDestroy();
     const { reason } = await disconnected(server.events);
     expect(reason).toMatchObject({ kind: 'error', error: { code: 'ECONNRESET' } });
   });
@@ -104,6 +114,7 @@ describe('reactor over WebSocket: reasons', () => {
     expect(closeError(1001, '')).toBeUndefined();
     expect(closeError(1005, '')).toBeUndefined();
     expect(closeError(1006, '')?.code).toBe('ECONNRESET');
+    expect(closeError(1006, '', true)).toBeUndefined();
     expect(closeError(1015, 'tls')?.code).toBe('ERR_WS_CLOSED');
   });
 
