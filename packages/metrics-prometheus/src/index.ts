@@ -166,6 +166,14 @@ export class PeerlinkMetrics {
         for (const [reason, n] of Object.entries(s.stats.disconnects)) set({ reason }, n ?? 0);
       },
     );
+    counter(
+      'refused_connections_total',
+      () => 0,
+      ['reason'],
+      (s, set) => {
+        for (const [reason, n] of Object.entries(s.stats.refused)) set({ reason }, n ?? 0);
+      },
+    );
     gauge(
       'peers',
       () => 0,
