@@ -8,6 +8,7 @@
 
 import { decoded, incomplete, lengthPrefixed, malformed, readU32LE } from '@peerlink/codec';
 import { MessageStream } from '@peerlink/stream';
+import { rawCopyAudit } from './copy-audit.mjs';
 
 const quick = process.argv.includes('--quick');
 const asJson = process.argv.includes('--json');
@@ -268,6 +269,11 @@ function main() {
     queueFreshRuns.push(queueFreshBench(total));
   }
   const audit = copyAudit();
+  const rawAudit = [
+    rawCopyAudit({ bodySize: 1020, messages: 2000, chunks: 'fresh' }),
+    rawCopyAudit({ bodySize: 1020, messages: 2000, chunks: 'owned' }),
+    rawCopyAudit({ bodySize: 1024 * 1024 - 4, messages: 4, chunks: 'shared' }),
+  ];
   const result = {
     node: process.version,
     runs,
@@ -298,6 +304,7 @@ function main() {
       medianMsgsPerSec: median(queueFreshRuns.map((r) => r.msgsPerSec)),
     },
     copyAudit: audit,
+    rawCopyAudit: rawAudit,
   };
   if (asJson) {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -327,6 +334,12 @@ function main() {
       `${audit.copiedBytes} bytes copied, largest ${audit.largestCopy} bytes; ` +
       `${audit.decodedFromChunk} msgs decoded in place, ${audit.decodedFromReassemblyBuffer} from the buffer`,
   );
+  for (const r of rawAudit) {
+    console.log(
+      `  raw codec, ${r.bodySize}-byte bodies, ${r.chunks} chunks: ${r.bytesCopiedPerMessage.toFixed(0)} bytes ` +
+        `copied per message in ${r.copies} copies over ${r.delivered} messages`,
+    );
+  }
   console.log(
     `queue + pollTransmit 12-byte msgs (one reused message object): ${m(result.queue.medianMsgsPerSec)} ` +
       `(min ${m(result.queue.minMsgsPerSec)}, max ${m(result.queue.maxMsgsPerSec)}; ` +

@@ -638,6 +638,19 @@ function updateReadme(result, tbls, charts, targets) {
         `(the split ones) from the reassembly buffer, which never held more than ${c.decode.maxBufferedBytes} bytes ` +
         `nor grew past ${c.decode.maxRxCapacity} bytes.`,
       '',
+      ...(c.rawCopyAudit === undefined
+        ? []
+        : [
+            'The raw codec (`lengthPrefixed`, `Uint8Array` bodies, counted by `core/copy-audit.mjs`, asserted by `test/copy-audit.test.ts`):',
+            '',
+            '| bodies | chunks | bytes copied per message | copies |',
+            '| ---: | --- | ---: | ---: |',
+            ...c.rawCopyAudit.map(
+              (r) =>
+                `| ${r.bodySize.toLocaleString('en')} B | ${r.chunks} | ${r.bytesCopiedPerMessage.toFixed(0)} | ${r.copies} for ${r.delivered.toLocaleString('en')} messages |`,
+            ),
+            '',
+          ]),
       '<!-- core:end -->',
     ];
     next = next.slice(0, cs) + core.join('\n') + next.slice(ce + '<!-- core:end -->'.length);

@@ -71,6 +71,27 @@ export interface Codec<M> {
    * send path refuse a message that would not fit before spending time encoding it.
    */
   sizeHint?(message: M): number;
+
+  /**
+   * Optional: the size in bytes of the whole message that starts at `bytes[offset]` (its frame,
+   * header included), as soon as `bytes[offset, end)` tells it, before the rest has arrived; `-1`
+   * while more bytes are needed to tell. Any other answer that is not an integer from 1 to
+   * `maxSize` makes the receive path ask `decode`, which reports the error. Read nothing outside
+   * `[offset, end)`. Required by {@link retainsInput}; the receive path uses it to find a chunk's
+   * complete messages and to assemble a split message in a buffer of exactly its size.
+   */
+  frameSize?(bytes: Uint8Array, offset: number, end: number): number;
+
+  /**
+   * Optional, with {@link frameSize}: `true` when decoded messages are views of the input bytes
+   * rather than copies (the raw `lengthPrefixed` codec's are). The receive path then hands
+   * `decode`/`decodeAt` only bytes it never writes again: it copies a chunk's complete messages
+   * once, into memory of their own, and assembles a message split across chunks in a buffer of
+   * its own. So a message costs no allocation of its own, and a view stays valid for as long as
+   * the application keeps it (it pins the memory it views: at most one chunk, 64 KiB, or the
+   * message's own buffer).
+   */
+  readonly retainsInput?: boolean;
 }
 
 const INCOMPLETE: NeedMoreData = Object.freeze({ kind: 'incomplete' });

@@ -73,6 +73,11 @@ export const ErrorCodes = Object.freeze({
    * this code (its `error`), since the input after the message is lost.
    */
   SINK_FAILURE: 'ERR_SINK_FAILURE',
+  /**
+   * `queue` (the reactor's `send`) was called for a stream from inside its own codec's `encode` or
+   * `sizeHint`: refused, since the message would land inside the one being encoded.
+   */
+  REENTRANT_QUEUE: 'ERR_REENTRANT_QUEUE',
 } as const);
 
 /** One of the {@link ErrorCodes} values. */

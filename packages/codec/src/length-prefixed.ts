@@ -45,8 +45,13 @@ export interface LengthPrefixedOptions {
 /**
  * Builds a codec whose frames are a length prefix followed by that many body bytes.
  *
- * Without `body`, messages are the raw body bytes (`Uint8Array`; decoded bodies are copies, so
- * they stay valid). With `body`, the body is encoded and parsed by your functions.
+ * Without `body`, messages are the raw body bytes (`Uint8Array`). A decoded body is a view of
+ * memory the receive path never writes again (the codec declares `retainsInput`), so it stays
+ * valid for as long as you keep it; it pins the memory it views (at most the 64 KiB chunk it
+ * arrived in, or its own buffer when it was split across chunks): `slice()` a small body you keep
+ * for long. A body of 16 KiB or more is sent by reference, not copied: do not modify
+ * it after `send`, as with Node's `socket.write` (smaller bodies are copied at once).
+ * With `body`, the body is encoded and parsed by your functions.
  *
  * @example
  * ```ts
@@ -143,25 +148,42 @@ export function lengthPrefixed<M>(
     );
   }
 
+  /** The frame size at `bytes[at]` once its prefix is readable, else -1 (see `Codec.frameSize`). */
+  function frameSize(bytes: Uint8Array, at: number, limit: number): number {
+    if (varint) {
+      const length = readVarint(bytes, at, limit);
+      if (length === VARINT_INCOMPLETE) return -1;
+      if (length === VARINT_MALFORMED) return 0; // not a size: decode reports the bad varint
+      return varintSize(length) + length;
+    }
+    if (limit - at < 4) return -1;
+    return 4 + (little ? readU32LE(bytes, at) : readU32BE(bytes, at));
+  }
+
   if (body === undefined) {
     // One result object, refilled by every decode: the stream reads it at once and never keeps
-    // it, so a message costs no result allocation.
-    const result = { kind: 'message' as const, message: EMPTY, consumed: 0 };
+    // it, so a message costs no result allocation. The body is a view of the input: the stream
+    // hands this codec (`retainsInput`) only bytes it never writes again.
+    const result = { kind: 'message' as const, message: EMPTY as Uint8Array, consumed: 0 };
     const decodeRaw = (bytes: Uint8Array, offset: number, limit: number) => {
       const end = frameEnd(bytes, offset, limit);
       if (end < 0) return failure(end);
-      result.message = bytes.slice(bodyStart, end);
+      result.message = bytes.subarray(bodyStart, end);
       result.consumed = end - offset;
       return result;
     };
     return {
       maxSize,
+      retainsInput: true,
       encode(message: Uint8Array, sink: ByteWriter): number {
         if (!(message instanceof Uint8Array)) throw notBytes(message);
-        return writePrefix(sink, message.length) + sink.writeBytes(message);
+        // A large body goes by reference (`writeShared`): no copy, and the caller does not
+        // modify it afterwards, as with `socket.write`.
+        return writePrefix(sink, message.length) + sink.writeShared(message);
       },
       decode: (bytes: Uint8Array) => decodeRaw(bytes, 0, bytes.length),
       decodeAt: decodeRaw,
+      frameSize,
       sizeHint(message: Uint8Array): number {
         if (!(message instanceof Uint8Array)) throw notBytes(message);
         return prefixSize(message.length) + message.length;

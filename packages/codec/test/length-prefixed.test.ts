@@ -121,12 +121,30 @@ describe('lengthPrefixed() raw bodies', () => {
     });
   }
 
-  test('decoded raw bodies are copies that stay valid after the input changes', () => {
+  test('decoded raw bodies are views of the input; the codec says so (`retainsInput`)', () => {
     const codec = lengthPrefixed({ maxSize: 100 });
     const { wire } = encode(codec, [Uint8Array.of(1, 2, 3)]);
     const r = codec.decode(wire);
-    wire.fill(0);
+    expect(r.kind === 'message' && r.message.buffer).toBe(wire.buffer);
     expect(r.kind === 'message' && [...r.message]).toEqual([1, 2, 3]);
+    expect(codec.retainsInput).toBe(true);
+  });
+
+  for (const prefix of PREFIXES) {
+    test(`frameSize (${prefix}) tells the whole frame's size once the prefix is readable`, () => {
+      const codec = lengthPrefixed({ maxSize: 1000, prefix });
+      const { wire } = encode(codec, [new Uint8Array(300)]);
+      const head = prefix === 'varint' ? 2 : 4;
+      expect(codec.frameSize!(wire, 0, head - 1)).toBe(-1);
+      expect(codec.frameSize!(wire, 0, head)).toBe(head + 300);
+      expect(codec.frameSize!(wire, 0, wire.length)).toBe(head + 300);
+    });
+  }
+
+  test('frameSize of a malformed varint is not a size (decode reports it)', () => {
+    const codec = lengthPrefixed({ maxSize: 100, prefix: 'varint' });
+    const bad = new Uint8Array(10).fill(0x80);
+    expect(codec.frameSize!(bad, 0, bad.length)).toBe(0);
   });
 
   test('rejects a non-minimal varint prefix as malformed', () => {

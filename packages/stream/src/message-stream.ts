@@ -25,6 +25,12 @@ const EMPTY = new Uint8Array(0);
 const SLAB_SIZE = 65536;
 /** The first step, in bytes, in which a pending partial message takes bytes from a new chunk. */
 const MIN_COPY_STEP = 64;
+/**
+ * For codecs whose messages view their input: a split message's buffer grows to at most this many
+ * times the bytes that have arrived (so to its final size in few steps, a 1 MiB message arriving
+ * in 64 KiB chunks copied about 1.25 times, not 2), never to a size the peer merely declared.
+ */
+const RETAIN_GROWTH = 4;
 
 /**
  * The transport-agnostic core of one connection: message reassembly on the receive side, encoding
@@ -59,6 +65,11 @@ export class MessageStream<M> {
   private failure: PeerlinkError<StreamErrorCode> | undefined;
   /** When the pending partial message began (NaN when none). */
   private partialSince = Number.NaN;
+  /**
+   * The codec's messages are views of their input (`Codec.retainsInput`): the bytes of `rx` before
+   * `rxEnd` are never written again, and chunks are decoded from a copy of their own.
+   */
+  private retain: boolean;
 
   private readonly tx: SendQueue;
   private readonly points = new QueuePoints();
@@ -66,6 +77,8 @@ export class MessageStream<M> {
   /** Bytes queued when the current round of `pollTransmit` calls began (0 between rounds). */
   private batch = 0;
   private blockedSince = Number.NaN;
+  /** A `queue` call is running (its codec's `sizeHint` or `encode`): another one is refused. */
+  private queuing = false;
 
   constructor(codec: Codec<M>, config: StreamConfig | StreamConfigOptions = {}) {
     checkCodec(codec);
@@ -77,6 +90,7 @@ export class MessageStream<M> {
       'rxLimit' in config && config.maxSize === codec.maxSize
         ? (config as StreamConfig)
         : resolveStreamConfig(codec.maxSize, config);
+    this.retain = codec.retainsInput === true;
     this.tx = new SendQueue({
       initialCapacity: this.config.txBufMinSize,
       slabSize: Math.max(SLAB_SIZE, this.config.txBufMinSize),
@@ -87,7 +101,9 @@ export class MessageStream<M> {
 
   /**
    * Takes one incoming chunk (valid only during the call) and delivers every complete message in
-   * it to `sink`, in order. `now` (ms) feeds the message-completion deadline.
+   * it to `sink`, in order. `now` (ms) feeds the message-completion deadline. `owned` (default
+   * `false`): the caller never reuses the chunk's memory (Node's `'data'` chunks), so a codec whose
+   * messages view their input (`Codec.retainsInput`) may view it without a copy.
    *
    * Returns `undefined`, or the error that ends the stream: `ERR_MALFORMED_MESSAGE`,
    * `ERR_MESSAGE_TOO_LARGE`, `ERR_RX_LIMIT` or `ERR_CODEC_FAILURE`. After an error every call
@@ -98,6 +114,7 @@ export class MessageStream<M> {
     chunk: Uint8Array,
     sink: MessageSink<M>,
     now: number,
+    owned = false,
   ): PeerlinkError<StreamErrorCode> | undefined {
     if (!(chunk instanceof Uint8Array)) throw invalidArgument('chunk', 'a Uint8Array', chunk);
     if (typeof sink !== 'function') throw invalidArgument('sink', 'a function', sink);
@@ -114,6 +131,13 @@ export class MessageStream<M> {
       return undefined;
     }
     let offset = 0;
+    if (this.retain) {
+      while (this.rxEnd > this.rxStart && offset < chunk.length) {
+        offset = this.completeRetained(chunk, offset, sink, now);
+        if (offset < 0) return this.failure;
+      }
+      return this.decodeRetained(chunk, offset, sink, now, owned);
+    }
     // A partial message is pending: complete it with bytes from the chunk first.
     while (this.rxEnd > this.rxStart && offset < chunk.length) {
       offset = this.completePartial(chunk, offset, sink, now);
@@ -157,6 +181,18 @@ export class MessageStream<M> {
    * or at once with {@link decodeBuffered}. The limits stay those of the configuration.
    */
   setCodec(codec: Codec<M>): void {
+    const retain = codec.retainsInput === true;
+    if (this.retain && !retain && this.rx.length > 0) {
+      // Messages already delivered may view the buffer, which the new codec's reassembly would
+      // write over: give it memory of its own.
+      const held = this.rxEnd - this.rxStart;
+      const next = held === 0 ? EMPTY : new Uint8Array(Math.max(held, this.config.rxBufMinSize));
+      next.set(this.rx.subarray(this.rxStart, this.rxEnd));
+      this.rx = next;
+      this.rxStart = 0;
+      this.rxEnd = held;
+    }
+    this.retain = retain;
     this.codec = codec;
   }
 
@@ -198,6 +234,179 @@ export class MessageStream<M> {
     checkNow(now);
     const limit = this.config.messageTimeout;
     return limit > 0 && now - this.partialSince > limit;
+  }
+
+  /**
+   * The size of the frame at `bytes[offset]` by the codec's `frameSize`: -1 when it is not known
+   * yet (or the codec has no `frameSize`), -2 for an answer that is not a size (`decode` then
+   * reports what is wrong).
+   */
+  private frameSizeAt(bytes: Uint8Array, offset: number, end: number): number {
+    const codec = this.codec;
+    if (codec.frameSize === undefined) return -1;
+    let size: number;
+    try {
+      size = codec.frameSize(bytes, offset, end);
+    } catch {
+      return -2;
+    }
+    if (size === -1) return -1;
+    return Number.isInteger(size) && size > 0 && size <= codec.maxSize ? size : -2;
+  }
+
+  /**
+   * {@link decodeChunk} for a codec whose messages are views of their input: the chunk's complete
+   * messages (found with `frameSize`) are copied once into memory of their own and decoded from
+   * there (not copied at all when the caller owns the chunk); an incomplete tail goes into a
+   * fresh buffer of the frame's size.
+   */
+  private decodeRetained(
+    chunk: Uint8Array,
+    offset: number,
+    sink: MessageSink<M>,
+    now: number,
+    owned: boolean,
+  ): PeerlinkError<StreamErrorCode> | undefined {
+    const end = chunk.length;
+    let whole = end;
+    if (this.codec.frameSize !== undefined) {
+      whole = offset;
+      for (;;) {
+        const size = this.frameSizeAt(chunk, whole, end);
+        if (size === -2) {
+          whole = end; // a bad frame: copied and decoded like the rest, decode reports it
+          break;
+        }
+        if (size < 0 || size > end - whole) break;
+        whole += size;
+      }
+    }
+    if (whole > offset) {
+      // One copy for every complete message of the chunk (none when the chunk is ours to keep).
+      const own = owned ? chunk : chunk.slice(offset, whole);
+      let at = owned ? offset : 0;
+      const stop = owned ? whole : own.length;
+      while (at < stop) {
+        const size = this.decodeOne(own, at, stop, sink);
+        if (size < 0) {
+          if (this.failure !== undefined) return this.failure;
+          break; // incomplete: the codec has no `frameSize`, or disagrees with it
+        }
+        at += size;
+        this.partialSince = Number.NaN;
+        if (this.stopped) break;
+      }
+      if (at < stop) {
+        // Held back, or a partial message: the rest of the copy becomes the buffer as it is.
+        if (owned) {
+          this.rx = EMPTY;
+          this.rxStart = this.rxEnd = 0;
+          this.append(chunk, at, stop, -1);
+        } else {
+          this.rx = own;
+          this.rxStart = at;
+          this.rxEnd = own.length;
+        }
+        if (this.stopped) {
+          this.holdBack(chunk, whole);
+          return undefined;
+        }
+        if (whole < end) this.append(chunk, whole, end, -1);
+        return this.keepPartial(now);
+      }
+      if (this.stopped) {
+        this.holdBack(chunk, whole);
+        return undefined;
+      }
+    }
+    if (whole < end) {
+      const tail = end - whole;
+      if (tail >= this.config.rxLimit) return this.fail(rxLimit(tail, this.config.rxLimit));
+      this.append(chunk, whole, end, this.frameSizeAt(chunk, whole, end));
+      if (Number.isNaN(this.partialSince)) this.partialSince = now;
+    }
+    return undefined;
+  }
+
+  /** A partial message is buffered: checks it against the receive limit, notes when it began. */
+  private keepPartial(now: number): PeerlinkError<StreamErrorCode> | undefined {
+    const held = this.rxEnd - this.rxStart;
+    if (held >= this.config.rxLimit) return this.fail(rxLimit(held, this.config.rxLimit));
+    if (Number.isNaN(this.partialSince)) this.partialSince = now;
+    return undefined;
+  }
+
+  /**
+   * {@link completePartial} for a codec whose messages are views of their input: once the pending
+   * message's size is known, its buffer is made exactly that large and takes exactly the bytes it
+   * lacks (one copy of every byte); the buffer then belongs to the message. Returns the chunk
+   * offset to go on from, or -1 when this chunk is done with.
+   */
+  private completeRetained(
+    chunk: Uint8Array,
+    offset: number,
+    sink: MessageSink<M>,
+    now: number,
+  ): number {
+    const limit = this.config.rxLimit;
+    let from = offset;
+    let step = MIN_COPY_STEP;
+    let size: number;
+    for (;;) {
+      const held = this.rxEnd - this.rxStart;
+      const frame = this.frameSizeAt(this.rx, this.rxStart, this.rxEnd);
+      if (frame > held) {
+        const n = Math.min(frame - held, chunk.length - from);
+        this.append(chunk, from, from + n, frame);
+        from += n;
+        if (held + n < frame) return -1; // the chunk is used up
+      } else if (frame < 0) {
+        // Size not known yet: feed bytes in growing steps, decoding after each.
+        const n = Math.min(step, chunk.length - from, limit - held);
+        this.append(chunk, from, from + n, -1);
+        from += n;
+        step *= 2;
+      }
+      size = this.decodeOne(this.rx, this.rxStart, this.rxEnd, sink);
+      if (size >= 0) break;
+      if (this.failure !== undefined) return -1;
+      const nowHeld = this.rxEnd - this.rxStart;
+      if (frame > 0 && nowHeld >= frame) {
+        this.fail(
+          new PeerlinkError(
+            ErrorCodes.CODEC_FAILURE,
+            `codec frameSize said ${frame} bytes but decode wants more`,
+          ),
+        );
+        return -1;
+      }
+      if (nowHeld >= limit) {
+        this.fail(rxLimit(nowHeld, limit));
+        return -1;
+      }
+      if (from === chunk.length) return -1;
+    }
+    this.partialSince = Number.NaN;
+    const excess = this.rxEnd - this.rxStart - size;
+    if (excess <= from - offset) {
+      // The usual case: the message ended inside bytes taken from this chunk. The buffer is the
+      // message's now; go on straight from the chunk.
+      this.rx = EMPTY;
+      this.rxStart = this.rxEnd = 0;
+      const next = from - excess;
+      if (!this.stopped) return next;
+      this.holdBack(chunk, next);
+      return -1;
+    }
+    // A codec that completed a message inside bytes it earlier called incomplete (it looks ahead):
+    // go the general way through the buffer, then on with the rest of the chunk.
+    this.rxStart += size;
+    if (!this.stopped) {
+      if (this.drainBuffered(sink, now) !== undefined) return -1;
+      if (!this.stopped) return from;
+    }
+    this.holdBack(chunk, from);
+    return -1;
   }
 
   /** Decodes straight from `chunk` (the reassembly buffer is empty), from `offset` on. */
@@ -304,7 +513,11 @@ export class MessageStream<M> {
       this.partialSince = Number.NaN;
       if (this.stopped) break;
     }
-    if (this.rxStart === this.rxEnd) this.rxStart = this.rxEnd = 0;
+    if (this.rxStart === this.rxEnd) {
+      this.rxStart = this.rxEnd = 0;
+      // Delivered messages may be views of the buffer: it is theirs now.
+      if (this.retain) this.rx = EMPTY;
+    }
     return undefined;
   }
 
@@ -424,18 +637,33 @@ export class MessageStream<M> {
     return -1;
   }
 
-  /** Copies `chunk[from, to)` to the end of the reassembly buffer, growing it geometrically. */
-  private append(chunk: Uint8Array, from: number, to: number): void {
+  /**
+   * Copies `chunk[from, to)` to the end of the reassembly buffer, growing it geometrically; or,
+   * for a codec whose messages are views of their input, to exactly `frame` bytes when that is
+   * the size of the message being assembled (-1 when not known), and never over held bytes.
+   */
+  private append(chunk: Uint8Array, from: number, to: number, frame = -1): void {
     const n = to - from;
     if (n === 0) return;
     if (this.rx.length - this.rxEnd < n) {
       const held = this.rxEnd - this.rxStart;
       const need = held + n;
-      if (need <= this.rx.length) {
+      if (need <= this.rx.length && !this.retain) {
         this.compact();
       } else {
-        let cap = Math.max(this.rx.length, this.config.rxBufMinSize);
-        while (cap < need) cap *= 2;
+        let cap: number;
+        if (this.retain) {
+          // Memory of its own (delivered messages may view the old buffer): the frame's size when
+          // known, so that the message is assembled in its final buffer; but never more than
+          // `RETAIN_GROWTH` times what has arrived (or `rxBufMinSize`), whatever the peer declared.
+          cap =
+            frame >= need
+              ? Math.min(frame, Math.max(RETAIN_GROWTH * need, this.config.rxBufMinSize))
+              : Math.max(need, 2 * held, MIN_COPY_STEP);
+        } else {
+          cap = Math.max(this.rx.length, this.config.rxBufMinSize);
+          while (cap < need) cap *= 2;
+        }
         // Past the limit only held-back complete input may go (bounded by one read).
         if (!this.stopped) cap = Math.min(cap, Math.max(this.config.rxLimit, need));
         const next = new Uint8Array(cap);
@@ -451,6 +679,19 @@ export class MessageStream<M> {
 
   private compact(): void {
     if (this.rxStart === 0) return;
+    if (this.retain) {
+      // Never over bytes a delivered message may view: move the held bytes to memory of their
+      // own, as large as their frame when its size is known.
+      const held = this.rxEnd - this.rxStart;
+      const frame = this.frameSizeAt(this.rx, this.rxStart, this.rxEnd);
+      const cap = Math.min(frame, Math.max(RETAIN_GROWTH * held, this.config.rxBufMinSize));
+      const next = new Uint8Array(Math.max(held, cap));
+      next.set(this.rx.subarray(this.rxStart, this.rxEnd));
+      this.rx = next;
+      this.rxStart = 0;
+      this.rxEnd = held;
+      return;
+    }
     this.rx.copyWithin(0, this.rxStart, this.rxEnd);
     this.rxEnd -= this.rxStart;
     this.rxStart = 0;
@@ -476,9 +717,24 @@ export class MessageStream<M> {
    * decoded by the peer) and `ERR_ENCODE_FAILURE` when the codec's `encode` or `sizeHint` throws,
    * `sizeHint` returns something other than a non-negative integer, or `encode` misreports the
    * bytes it wrote; the buffer is left as it was.
+   *
+   * Throws `ERR_REENTRANT_QUEUE`, queueing nothing, when called from inside the codec's `encode` or
+   * `sizeHint` for this stream (a message queued there would land inside the one being encoded
+   * and merge two frames into one); queue it after `queue` returns instead.
    */
   queue(message: M, now: number): boolean {
     checkNow(now);
+    if (this.queuing) throw reentrant('queue');
+    this.queuing = true;
+    try {
+      return this.encodeMessage(message, now);
+    } finally {
+      this.queuing = false;
+    }
+  }
+
+  /** {@link queue} once its arguments are checked and re-entry is ruled out. */
+  private encodeMessage(message: M, now: number): boolean {
     const tx = this.tx;
     const codec = this.codec;
     const maxSize = codec.maxSize;
@@ -489,7 +745,7 @@ export class MessageStream<M> {
       try {
         size = codec.sizeHint(message);
       } catch (cause) {
-        if (isInvalidArgument(cause)) throw cause; // the codec refused the message's type
+        if (passesThrough(cause)) throw cause; // the codec refused the message's type, or re-entered
         throw new PeerlinkError(ErrorCodes.ENCODE_FAILURE, 'codec sizeHint threw', { cause });
       }
       if (!Number.isSafeInteger(size) || size < 0) {
@@ -511,7 +767,7 @@ export class MessageStream<M> {
       reported = codec.encode(message, tx);
     } catch (cause) {
       tx.truncate(tx.size - held);
-      if (isInvalidArgument(cause)) throw cause; // the codec refused the message's type
+      if (passesThrough(cause)) throw cause; // the codec refused the message's type, or re-entered
       throw new PeerlinkError(ErrorCodes.ENCODE_FAILURE, 'codec encode threw', { cause });
     }
     const written = tx.size - held;
@@ -568,6 +824,8 @@ export class MessageStream<M> {
    */
   pollTransmit(now: number): Uint8Array | undefined {
     checkNow(now);
+    // From inside `encode`, the bytes held include part of the message being encoded.
+    if (this.queuing) throw reentrant('pollTransmit');
     const tx = this.tx;
     const held = tx.size;
     if (held === 0) return undefined;
@@ -705,7 +963,18 @@ function checkCodec(codec: unknown): void {
   }
 }
 
-/** Whether `error` is a `PeerlinkError` `ERR_INVALID_ARGUMENT` (a codec refusing a message). */
-function isInvalidArgument(error: unknown): boolean {
-  return PeerlinkError.isInstance(error) && error.code === ErrorCodes.INVALID_ARGUMENT;
+/**
+ * Whether a codec's exception is passed through `queue` as it is: `ERR_INVALID_ARGUMENT` (the codec
+ * refused the message's type) or `ERR_REENTRANT_QUEUE` (it queued on the same stream).
+ */
+function passesThrough(error: unknown): boolean {
+  if (!PeerlinkError.isInstance(error)) return false;
+  return error.code === ErrorCodes.INVALID_ARGUMENT || error.code === ErrorCodes.REENTRANT_QUEUE;
+}
+
+function reentrant(what: string): PeerlinkError {
+  return new PeerlinkError(
+    ErrorCodes.REENTRANT_QUEUE,
+    `${what}() called from inside the codec's encode or sizeHint for the same stream: queue the message after the current one is queued`,
+  );
 }

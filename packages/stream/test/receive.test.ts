@@ -503,7 +503,9 @@ describe('MessageStream receive: zero copy', () => {
       0,
     );
     expect(count).toBe(Math.floor(65536 / 12));
-    expect(stream.rxCapacity).toBe(4096); // the first slab, never grown to the chunk's size
+    // Never grown to the chunk's size (the raw codec's pending message gets a buffer of its own
+    // frame's size).
+    expect(stream.rxCapacity).toBeLessThanOrEqual(4096);
   });
 });
 

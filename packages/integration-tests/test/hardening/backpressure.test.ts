@@ -1,3 +1,4 @@
+import { lengthPrefixed } from '@peerlink/codec';
 import { type PeerId, Reactor, type ReactorEvent } from '@peerlink/reactor';
 import { VirtualScheduler } from '@peerlink/transport-memory';
 import { tcpTransport } from '@peerlink/transport-tcp';
@@ -15,6 +16,16 @@ import { memoryNet, type TestNet, tcpNet } from './nets.js';
 
 const h = useHardening();
 const MiB = 1024 * 1024;
+
+/**
+ * `bytesCodec`'s wire format through a body codec that copies: its messages go through the send
+ * and reassembly buffers (the raw codec sends a large body by reference and receives it in a
+ * buffer of its own, so its buffers never grow for it).
+ */
+const copyingCodec = lengthPrefixed(
+  { maxSize: bytesCodec.maxSize },
+  { encode: (m: Uint8Array, sink) => void sink.writeBytes(m), decode: (body) => body.slice() },
+);
 
 /** Sends pings 0 … count-1 to `peer`, waiting for `drained` whenever `send` says `'full'`. */
 async function sendAll(r: Reactor<PingPong>, peer: PeerId, count: number): Promise<void> {
@@ -186,7 +197,7 @@ describe.each(nets)('buffers over %s', (_name, makeNet) => {
     const options = { shrinkInterval: 10, housekeepingInterval: 10 };
     let rxAtArrival = 0;
     const server = h.reactor(
-      { codec: bytesCodec, transport: n.transport(), name: 'server', ...options },
+      { codec: copyingCodec, transport: n.transport(), name: 'server', ...options },
       (e) => {
         if (e.type === 'message' && e.size > MiB) {
           rxAtArrival = server.r.peerStats(e.peer)?.rxBufferCapacity ?? 0;
@@ -195,7 +206,7 @@ describe.each(nets)('buffers over %s', (_name, makeNet) => {
       },
     );
     const [address] = await server.r.listen(n.listenAddress);
-    const client = h.reactor({ codec: bytesCodec, transport: n.transport(), ...options });
+    const client = h.reactor({ codec: copyingCodec, transport: n.transport(), ...options });
     const peer = await client.r.connect(address!);
     const accepted = (await server.rec.waitFor(isType('accepted'))) as { peer: number };
     const big = pattern(10 * MiB, 1);
@@ -217,11 +228,36 @@ describe.each(nets)('buffers over %s', (_name, makeNet) => {
     );
     // The peers are fine and can do it again.
     const by = await bystander(h, server, address!, {
-      codec: bytesCodec,
+      codec: copyingCodec,
       transport: n.transport(),
       sample: Uint8Array.of(1),
     });
     await by.roundTrip();
     expect(client.rec.disconnects(peer)).toEqual([]);
+  });
+
+  it('stay at their floor for a 10 MiB raw message each way (by reference out, own buffer in)', async () => {
+    const n = makeNet();
+    let serverPeer = 0;
+    const server = h.reactor(
+      { codec: bytesCodec, transport: n.transport(), name: 'server' },
+      (e) => {
+        if (e.type === 'message' && e.size > MiB) {
+          serverPeer = e.peer;
+          server.r.send(e.peer, e.message);
+        }
+      },
+    );
+    const [address] = await server.r.listen(n.listenAddress);
+    const client = h.reactor({ codec: bytesCodec, transport: n.transport() });
+    const peer = await client.r.connect(address!);
+    const big = pattern(10 * MiB, 1);
+    expect(client.r.send(peer, big)).toBe('queued');
+    expect(client.r.peerStats(peer)!.txBufferCapacity).toBeLessThanOrEqual(64 * 1024);
+    const back = (await client.rec.waitFor(isType('message', peer))) as { message: Uint8Array };
+    expect(Buffer.from(back.message).equals(big)).toBe(true);
+    // Each message took its reassembly buffer with it.
+    expect(server.r.peerStats(serverPeer)!.rxBufferCapacity).toBe(0);
+    expect(client.r.peerStats(peer)!.rxBufferCapacity).toBe(0);
   });
 });
