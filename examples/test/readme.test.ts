@@ -87,6 +87,7 @@ describe('README', () => {
       'microsocks',
       'openssl',
       'ip',
+      'chromium',
       'prlimit',
       'script',
     ]);
@@ -96,9 +97,9 @@ describe('README', () => {
       // The first file named in the row probes for the tool.
       const file = /`((?:packages|examples)\/[^`]+\.ts)`/.exec(row)![1]!;
       expect(readFileSync(`${root}${file}`, 'utf8'), `${file} checks for ${tool}`).toMatch(
-        tool === 'script' ? /\/usr\/bin\/script/ : new RegExp(`'${tool}'`),
+        new RegExp(`\\b${tool}'`), // 'tool' or '/usr/bin/tool'
       );
-      if (['microsocks', 'openssl', 'iproute2'].includes(debian!))
+      if (['microsocks', 'openssl', 'iproute2', 'chromium'].includes(debian!))
         expect(ci, `.ci/run installs ${debian}`).toContain(`need+=(${debian})`);
     }
     expect(

@@ -1,4 +1,5 @@
 import { Reactor, type ReactorOptions } from '@peerlink/reactor';
+import { invalidArgument } from '@peerlink/stream';
 import {
   type Connector,
   type Socks5ConnectorOptions,
@@ -35,7 +36,20 @@ export interface RunOptions<M> extends Omit<ReactorOptions<M>, 'transport'> {
  * ```
  */
 export async function run<M>(options: RunOptions<M>): Promise<Reactor<M>> {
+  if (typeof options !== 'object' || options === null) {
+    throw invalidArgument('options', 'an object', options);
+  }
   const { listen, tcp, ...reactorOptions } = options;
+  if (
+    listen !== undefined &&
+    typeof listen !== 'string' &&
+    !(Array.isArray(listen) && listen.every((a) => typeof a === 'string'))
+  ) {
+    throw invalidArgument('options.listen', 'an address string or an array of them', listen);
+  }
+  if (tcp !== undefined && (typeof tcp !== 'object' || tcp === null)) {
+    throw invalidArgument('options.tcp', 'an object or undefined', tcp);
+  }
   const reactor = new Reactor<M>({ ...reactorOptions, transport: tcpTransport(tcp) });
   if (listen !== undefined && listen.length > 0) {
     try {
@@ -57,6 +71,12 @@ export function runWithConnector<M>(
   options: RunOptions<M>,
   connector: Connector,
 ): Promise<Reactor<M>> {
+  if (typeof connector !== 'function') {
+    return Promise.reject(invalidArgument('connector', 'a function', connector));
+  }
+  if (typeof options !== 'object' || options === null) {
+    return Promise.reject(invalidArgument('options', 'an object', options));
+  }
   return run({ ...options, tcp: { ...options.tcp, connector } });
 }
 

@@ -11,6 +11,7 @@ import {
   type Transport,
 } from '@peerlink/stream';
 import { Admission, type Ban, type EvictionCandidate, type RefusalReason } from './admission.js';
+import { checkFunction, checkObject, checkPeer, checkReactorOptions } from './args.js';
 import { type CodecFactory, checkCodec, createCodec, isCodecFactory } from './codec-factory.js';
 import { Connects } from './connects.js';
 import { ReactorErrorCodes } from './errors.js';
@@ -117,6 +118,7 @@ export class Reactor<M> {
   private closedAll: (() => void) | undefined;
 
   constructor(options: ReactorOptions<M>) {
+    checkReactorOptions(options);
     this.transport = options.transport;
     const codec = options.codec;
     this.factory = isCodecFactory(codec) ? codec : undefined;
@@ -213,7 +215,15 @@ export class Reactor<M> {
    */
   async listen(addresses: string | readonly string[]): Promise<string[]> {
     this.assertRunning();
-    const list = typeof addresses === 'string' ? [addresses] : [...addresses];
+    const list =
+      typeof addresses === 'string'
+        ? [addresses]
+        : Array.isArray(addresses)
+          ? [...addresses]
+          : undefined;
+    if (list === undefined || !list.every((a) => typeof a === 'string')) {
+      throw invalidArgument('addresses', 'an address string or an array of them', addresses);
+    }
     const opened: Listener[] = [];
     try {
       for (const address of list) {
@@ -259,7 +269,18 @@ export class Reactor<M> {
    * `ERR_CONNECT_TIMEOUT` after `connectTimeout`, and with `ERR_ABORTED` when `signal` aborts.
    */
   connect(target: string, options: ConnectCommandOptions = {}): Promise<PeerId> {
-    const promise = this.startConnect(target, options.signal);
+    let promise: Promise<PeerId>;
+    try {
+      if (typeof target !== 'string') throw invalidArgument('target', 'an address string', target);
+      checkObject('options', options);
+      const signal = options.signal;
+      if (signal !== undefined && !(signal instanceof AbortSignal)) {
+        throw invalidArgument('options.signal', 'an AbortSignal or undefined', signal);
+      }
+      promise = this.startConnect(target, signal);
+    } catch (error) {
+      promise = Promise.reject(error);
+    }
     promise.catch(noop);
     return promise;
   }
@@ -324,6 +345,7 @@ export class Reactor<M> {
       this.lastSent = p;
     }
     if (p === undefined || p.state !== 'open') {
+      checkPeer(peer);
       this.queue.emit({ type: 'no-such-peer', peer });
       return 'no-such-peer';
     }
@@ -341,6 +363,7 @@ export class Reactor<M> {
    */
   canSend(peer: PeerId, size = 0): boolean {
     const p = this.peers.get(peer);
+    if (p === undefined) checkPeer(peer);
     return p !== undefined && p.state === 'open' && p.canSend(size);
   }
 
@@ -350,6 +373,7 @@ export class Reactor<M> {
    */
   queuedBytes(peer: PeerId): number | undefined {
     const p = this.peers.get(peer);
+    if (p === undefined) checkPeer(peer);
     return p === undefined || p.state !== 'open' ? undefined : p.queuedBytes;
   }
 
@@ -363,7 +387,11 @@ export class Reactor<M> {
   drained(peer: PeerId): Promise<void> {
     const p = this.peers.get(peer);
     const promise =
-      p === undefined || p.state !== 'open' ? Promise.reject(noSuchPeer(peer)) : p.drained();
+      typeof peer !== 'number'
+        ? Promise.reject(invalidArgument('peer', 'a peer id (a number)', peer))
+        : p === undefined || p.state !== 'open'
+          ? Promise.reject(noSuchPeer(peer))
+          : p.drained();
     promise.catch(noop);
     return promise;
   }
@@ -376,6 +404,7 @@ export class Reactor<M> {
   disconnect(peer: PeerId): boolean {
     const p = this.peers.get(peer);
     if (p === undefined || p.state !== 'open') {
+      checkPeer(peer);
       this.queue.emit({ type: 'no-such-peer', peer });
       return false;
     }
@@ -398,6 +427,7 @@ export class Reactor<M> {
    */
   setCodec(peer: PeerId, codec: Codec<M>): boolean {
     const p = this.peers.get(peer);
+    if (p === undefined) checkPeer(peer);
     if (p === undefined || p.state !== 'open') return false;
     checkCodec(codec, this.config.maxSize);
     p.setCodec(codec);
@@ -535,6 +565,8 @@ export class Reactor<M> {
    * ```
    */
   onEvent(handler: (event: ReactorEvent<M>) => void, onMessage?: MessageHandler<M>): () => void {
+    checkFunction('handler', handler);
+    checkFunction('onMessage', onMessage, true);
     return this.queue.addListener(handler, onMessage);
   }
 
@@ -725,6 +757,7 @@ export class Reactor<M> {
    * (2.4 ms for 10,000 peers on a 2-core machine; see `bench/stats`).
    */
   stats(options: { peers?: boolean } = {}): ReactorStats {
+    checkObject('options', options);
     const now = this.clock();
     const peers: PeerStats[] = [];
     const d = this.departed;
@@ -759,7 +792,9 @@ export class Reactor<M> {
 
   /** A snapshot of one peer, or `undefined` when it is not connected. */
   peerStats(peer: PeerId): PeerStats | undefined {
-    return this.peers.get(peer)?.describe(this.clock());
+    const p = this.peers.get(peer);
+    if (p === undefined) checkPeer(peer);
+    return p?.describe(this.clock());
   }
 
   // ------------------------------------------------------------------ housekeeping

@@ -2,7 +2,7 @@
  * A browser peer, for real: headless Chromium (Debian's `chromium`, driven by playwright-core)
  * loads a page that runs a peerlink reactor over the browser build of `@peerlink/transport-ws`,
  * connects to a Node reactor, exchanges 1,000 small messages in order and one 4 MiB message intact
- * both ways, sees the server disconnect it (reason `left`), and reconnects after the server
+ * both ways (with 1,000 more right behind it, which must wait for the page's polled drain), sees the server disconnect it (reason `left`), and reconnects after the server
  * restarts. Browser and server run in a network namespace of their own with only loopback; the
  * test skips, saying why, where there is no Chromium or no namespace.
  */
@@ -36,8 +36,12 @@ describe('a browser peer over WebSocket (headless Chromium)', () => {
     expect(result.steps).toEqual(['connected', 'small', 'big', 'disconnect', 'restart', 'done']);
     expect(result.nodeSmallSends).toEqual(['queued']);
     expect(result.pageSmallSends).toEqual(['queued']);
-    expect(result.page).toEqual({ smallReceived: 1000, smallInOrder: true, bigReceived: [true] });
-    expect(result.node).toEqual({ smallReceived: 1000, smallInOrder: true, bigReceived: [true] });
+    expect(result.pageBigSend).toEqual(['queued']);
+    expect(result.page).toEqual({ smallReceived: 2000, smallInOrder: true, bigReceived: [true] });
+    expect(result.node).toEqual({ smallReceived: 2000, smallInOrder: true, bigReceived: [true] });
+    // The 4 MiB write blocked the page's connection, and the polled drain let the rest follow.
+    expect(result.pageIo.writesRefused).toBeGreaterThanOrEqual(1);
+    expect(result.pageIo.drains).toBeGreaterThanOrEqual(1);
     expect(result.disconnectSeenByPage).toEqual({ kind: 'left' });
     expect(result.restart).toEqual({
       pageDisconnects: [{ kind: 'left' }, { kind: 'left' }],

@@ -106,12 +106,25 @@ try {
   await server.until(() => server.seen.smallReceived >= 1000);
   steps.push('small');
 
-  // One 4 MiB message each way, intact.
+  // One 4 MiB message each way, intact, and 1,000 small ones right behind it: the page's writes
+  // block (`bufferedAmount` above the high-water mark) and go on at the polled drain.
   result.nodeBigSend = server.reactor.send(peer, pattern(BIG, 11));
-  result.pageBigSend = await page.evaluate(() => (globalThis as unknown as W).peer.sendBig());
-  await page.waitForFunction(() => (globalThis as unknown as W).peer.bigReceived.length >= 1);
-  await server.until(() => server.seen.bigReceived.length >= 1);
+  for (let i = 1000; i < 2000; i++) nodeSends.add(server.reactor.send(peer, small(i)));
+  result.nodeSmallSends = [...nodeSends];
+  const pageBig = await page.evaluate(() => {
+    const p = (globalThis as unknown as W).peer;
+    return [p.sendBig(), ...p.sendSmall(1000, 1000)];
+  });
+  result.pageBigSend = [...new Set(pageBig)];
+  await page.waitForFunction(() => {
+    const p = (globalThis as unknown as W).peer;
+    return p.bigReceived.length >= 1 && p.smallReceived >= 2000;
+  });
+  await server.until(
+    () => server.seen.bigReceived.length >= 1 && server.seen.smallReceived >= 2000,
+  );
   steps.push('big');
+  result.pageIo = (await pageState()).io;
   const afterExchange = await pageState();
   result.page = {
     smallReceived: afterExchange.smallReceived,

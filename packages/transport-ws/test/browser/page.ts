@@ -5,12 +5,49 @@
  */
 import { lengthPrefixed } from '@peerlink/codec';
 import { type PeerId, Reactor } from '@peerlink/reactor';
+import type { Connection, Transport } from '@peerlink/stream';
 import { webSocketTransport } from '@peerlink/transport-ws';
 import { BIG, isBig, pattern, samePattern, small, smallIndex } from './messages.js';
 
 const codec = lengthPrefixed({ maxSize: BIG + 64 });
 const target = new URLSearchParams(location.search).get('ws') ?? '';
-const reactor = new Reactor({ codec, transport: webSocketTransport({ limits: codec }) });
+
+/** Backpressure as the reactor saw it: writes that said "wait", and the drains that followed. */
+const io = { writesRefused: 0, drains: 0 };
+const ws = webSocketTransport({ limits: codec });
+/** The browser transport, with each connection's refused writes and drains counted. */
+const transport: Transport = {
+  listen: (address, handler) => ws.listen(address, handler),
+  async connect(address, options) {
+    const conn = await ws.connect(address, options);
+    const counted: Connection = {
+      remoteAddress: conn.remoteAddress,
+      localAddress: conn.localAddress,
+      start: (handler) =>
+        conn.start({
+          onData: (chunk) => handler.onData(chunk),
+          onDrain: () => {
+            io.drains++;
+            handler.onDrain();
+          },
+          onEnd: () => handler.onEnd(),
+          onClose: (error) => handler.onClose(error),
+        }),
+      write(bytes) {
+        const ok = conn.write(bytes);
+        if (!ok) io.writesRefused++;
+        return ok;
+      },
+      pause: () => conn.pause(),
+      resume: () => conn.resume(),
+      end: () => conn.end(),
+      reset: () => conn.reset(),
+      close: () => conn.close(),
+    };
+    return counted;
+  },
+};
+const reactor = new Reactor({ codec, transport });
 
 /** What the page saw, read by the driver with `page.evaluate`. */
 const peer = {
@@ -23,10 +60,11 @@ const peer = {
   smallInOrder: true,
   bigReceived: [] as boolean[],
   received: [] as string[],
-  /** Sends `count` small messages, numbered from 0, to the Node peer. */
-  sendSmall(count: number): string[] {
+  io,
+  /** Sends `count` small messages, numbered from `from`, to the Node peer. */
+  sendSmall(count: number, from = 0): string[] {
     const results = new Set<string>();
-    for (let i = 0; i < count; i++) results.add(reactor.send(peer.current!, small(i)));
+    for (let i = from; i < from + count; i++) results.add(reactor.send(peer.current!, small(i)));
     return [...results];
   },
   sendBig(): string {
