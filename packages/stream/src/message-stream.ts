@@ -181,6 +181,7 @@ export class MessageStream<M> {
    * or at once with {@link decodeBuffered}. The limits stay those of the configuration.
    */
   setCodec(codec: Codec<M>): void {
+    checkCodec(codec);
     const retain = codec.retainsInput === true;
     if (this.retain && !retain && this.rx.length > 0) {
       // Messages already delivered may view the buffer, which the new codec's reassembly would
@@ -201,7 +202,9 @@ export class MessageStream<M> {
    * {@link setCodec}). Returns like {@link handleData}. Input held back because the sink asked to
    * stop is left to {@link resumeReceive}.
    */
-  decodeBuffered(sink: MessageSink<M>, now = 0): PeerlinkError<StreamErrorCode> | undefined {
+  decodeBuffered(sink: MessageSink<M>, now: number): PeerlinkError<StreamErrorCode> | undefined {
+    if (typeof sink !== 'function') throw invalidArgument('sink', 'a function', sink);
+    checkNow(now);
     if (this.failure !== undefined) return this.failure;
     if (this.stopped || this.rxEnd === this.rxStart) return undefined;
     return this.drainBuffered(sink, now);
@@ -861,6 +864,7 @@ export class MessageStream<M> {
    * `onProgress`): write progress, so a slow but steady reader is not write-stale.
    */
   handleProgress(now: number): void {
+    checkNow(now);
     this.lastProgress = now;
   }
 
