@@ -17,7 +17,10 @@ export interface ReactorOptions<M> {
   config?: StreamConfigOptions;
   /**
    * Capacity of the event queue used by {@link Reactor.events}, in events. Default 1024. While it
-   * is full, the reactor stops reading from the sockets whose messages would go into it.
+   * is full, the reactor stops reading from the sockets whose messages would go into it. A queue
+   * holds at most this many events plus one message per connected peer (delivered by a peer whose
+   * data arrived while the queue was full, before it paused), plus the events that report what
+   * already happened (`accepted`, `disconnected`, …), which are never held back.
    */
   eventCapacity?: number;
   /** Most inbound connections at once; further ones are closed as they arrive. Default 1024. */
