@@ -454,6 +454,16 @@ export class Peer<M> implements ConnectionHandler {
     this.release();
   }
 
+  /** Disconnects the peer at once for `reason` (banned, evicted): reported, closed, released. */
+  kick(reason: DisconnectReason): void {
+    this.drop(reason, 'close');
+  }
+
+  /** When bytes last arrived, or reading last resumed (ms, host clock). */
+  get lastReceivedAt(): number {
+    return this.lastRx;
+  }
+
   /** Closes the connection now, whatever is still queued, and releases the peer. */
   closeNow(): void {
     this.conn.close();
