@@ -12,6 +12,10 @@ export const ReactorErrorCodes = Object.freeze({
   PEER_DISCONNECTED: 'ERR_PEER_DISCONNECTED',
   /** Binding a listen address failed; `cause` holds the transport's error (e.g. `EADDRINUSE`). */
   LISTEN_FAILED: 'ERR_LISTEN_FAILED',
+  /** A connection upgrade failed (it threw, or the connection ended first); `cause` says why. */
+  UPGRADE_FAILED: 'ERR_UPGRADE_FAILED',
+  /** A connection upgrade did not complete within `upgradeTimeout`. */
+  UPGRADE_TIMEOUT: 'ERR_UPGRADE_TIMEOUT',
 } as const);
 
 /** One of the {@link ReactorErrorCodes} values. */
