@@ -711,6 +711,8 @@ export class Reactor<M> {
       );
     }
     if (this.admission.isBanned(target, this.clock())) throw bannedError(target);
+  }
+
   /** Runs the connection upgrade on `conn`; shutdown (and `signal`) abort it. */
   private async runUpgrade(
     conn: Connection,
