@@ -17,6 +17,14 @@ export interface StreamConfigOptions {
    * codec violation. Default 1.
    */
   rxBufMaxSize?: number;
+  /**
+   * Receive limit in bytes, in place of `rxBufMaxSize × maxSize` (which it overrides): any
+   * positive integer, at least the largest message this connection must be able to receive. A
+   * message larger than it is a codec violation (`ERR_RX_LIMIT`) even when `maxSize` allows it,
+   * so a protocol whose `maxSize` is large (Bitcoin: 32 MiB) can give each peer a smaller
+   * allowance (Bitcoin Core: 5 MB). Default: unset (the multiple applies).
+   */
+  rxBufMaxBytes?: number | undefined;
   /** Floor of the send buffer's capacity, in bytes. Default 4096 (4 KiB), capped at the send limit. */
   txBufMinSize?: number;
   /**
@@ -30,6 +38,13 @@ export interface StreamConfigOptions {
    * deliberate difference from the Rust crate (whose 12-byte codecs got a 24-byte send buffer).
    */
   txBufMaxFloor?: number;
+  /**
+   * Send limit in bytes, in place of `max(txBufMaxSize × maxSize, txBufMaxFloor)` (which it
+   * overrides): any positive integer, at least the largest message you send to one peer. A send
+   * buffer holding this many bytes refuses new messages; a message whose size hint exceeds it can
+   * never be queued and throws `ERR_MESSAGE_TOO_LARGE`. Default: unset (the multiple applies).
+   */
+  txBufMaxBytes?: number | undefined;
   /**
    * Write-stale timeout, in milliseconds: a peer whose oldest unsent bytes (or a blocked transport)
    * have waited longer than this, with no write progress for as long, is disconnected. Default
@@ -61,6 +76,10 @@ export interface StreamConfig {
   readonly txBufMaxSize: number;
   /** Send limit byte floor, in bytes. */
   readonly txBufMaxFloor: number;
+  /** Receive limit in bytes when given in bytes (else `undefined`: the multiple applies). */
+  readonly rxBufMaxBytes: number | undefined;
+  /** Send limit in bytes when given in bytes (else `undefined`: the multiple applies). */
+  readonly txBufMaxBytes: number | undefined;
   /** Write-stale timeout, in milliseconds. */
   readonly txTimeout: number;
   /** Connect timeout, in milliseconds (`Infinity`: none). */
@@ -69,9 +88,9 @@ export interface StreamConfig {
   readonly messageTimeout: number;
   /** The codec's `maxSize` the limits were computed for, in bytes. */
   readonly maxSize: number;
-  /** The receive limit in bytes: `rxBufMaxSize × maxSize`. */
+  /** The receive limit in bytes: `rxBufMaxBytes`, else `rxBufMaxSize × maxSize`. */
   readonly rxLimit: number;
-  /** The send limit in bytes: `max(txBufMaxSize × maxSize, txBufMaxFloor)`. */
+  /** The send limit in bytes: `txBufMaxBytes`, else `max(txBufMaxSize × maxSize, txBufMaxFloor)`. */
   readonly txLimit: number;
 }
 
@@ -106,8 +125,16 @@ export function resolveStreamConfig(
   const rxBufMaxSize = multiple('rxBufMaxSize', options.rxBufMaxSize ?? d.rxBufMaxSize);
   const txBufMaxSize = multiple('txBufMaxSize', options.txBufMaxSize ?? d.txBufMaxSize);
   const txBufMaxFloor = bytes('txBufMaxFloor', options.txBufMaxFloor ?? d.txBufMaxFloor, true);
-  const rxLimit = rxBufMaxSize * maxSize;
-  const txLimit = Math.max(txBufMaxSize * maxSize, txBufMaxFloor);
+  const rxBufMaxBytes =
+    options.rxBufMaxBytes === undefined
+      ? undefined
+      : bytes('rxBufMaxBytes', options.rxBufMaxBytes, false);
+  const txBufMaxBytes =
+    options.txBufMaxBytes === undefined
+      ? undefined
+      : bytes('txBufMaxBytes', options.txBufMaxBytes, false);
+  const rxLimit = rxBufMaxBytes ?? rxBufMaxSize * maxSize;
+  const txLimit = txBufMaxBytes ?? Math.max(txBufMaxSize * maxSize, txBufMaxFloor);
   const rxBufMinSize = minimum('rxBufMinSize', options.rxBufMinSize, d.rxBufMinSize, rxLimit);
   const txBufMinSize = minimum('txBufMinSize', options.txBufMinSize, d.txBufMinSize, txLimit);
   return Object.freeze({
@@ -116,6 +143,8 @@ export function resolveStreamConfig(
     txBufMinSize,
     txBufMaxSize,
     txBufMaxFloor,
+    rxBufMaxBytes,
+    txBufMaxBytes,
     txTimeout: duration('txTimeout', options.txTimeout ?? d.txTimeout, false),
     connectTimeout: timerDuration('connectTimeout', options.connectTimeout ?? d.connectTimeout),
     messageTimeout: duration('messageTimeout', options.messageTimeout ?? d.messageTimeout, true),

@@ -77,6 +77,8 @@ export class MessageStream<M> {
   /** Bytes queued when the current round of `pollTransmit` calls began (0 between rounds). */
   private batch = 0;
   private blockedSince = Number.NaN;
+  /** The largest message received: the codec's `maxSize`, or the receive limit if smaller. */
+  private maxMessage: number;
   /** A `queue` call is running (its codec's `sizeHint` or `encode`): another one is refused. */
   private queuing = false;
 
@@ -86,10 +88,12 @@ export class MessageStream<M> {
       throw invalidArgument('config', 'an object', config);
     }
     this.codec = codec;
+    // A configuration resolved for a larger `maxSize` (a codec factory's) is used as it is.
     this.config =
-      'rxLimit' in config && config.maxSize === codec.maxSize
+      'rxLimit' in config && codec.maxSize <= config.maxSize
         ? (config as StreamConfig)
         : resolveStreamConfig(codec.maxSize, config);
+    this.maxMessage = Math.min(codec.maxSize, this.config.rxLimit);
     this.retain = codec.retainsInput === true;
     this.tx = new SendQueue({
       initialCapacity: this.config.txBufMinSize,
@@ -195,6 +199,7 @@ export class MessageStream<M> {
     }
     this.retain = retain;
     this.codec = codec;
+    this.maxMessage = Math.min(codec.maxSize, this.config.rxLimit);
   }
 
   /**
@@ -324,8 +329,11 @@ export class MessageStream<M> {
     }
     if (whole < end) {
       const tail = end - whole;
-      if (tail >= this.config.rxLimit) return this.fail(rxLimit(tail, this.config.rxLimit));
-      this.append(chunk, whole, end, this.frameSizeAt(chunk, whole, end));
+      const frame = this.frameSizeAt(chunk, whole, end);
+      if (tail >= this.config.rxLimit || frame > this.config.rxLimit) {
+        return this.fail(rxLimit(Math.max(tail, frame), this.config.rxLimit));
+      }
+      this.append(chunk, whole, end, frame);
       if (Number.isNaN(this.partialSince)) this.partialSince = now;
     }
     return undefined;
@@ -358,6 +366,11 @@ export class MessageStream<M> {
     for (;;) {
       const held = this.rxEnd - this.rxStart;
       const frame = this.frameSizeAt(this.rx, this.rxStart, this.rxEnd);
+      if (frame > limit) {
+        // Declared larger than the receive limit (`rxBufMaxBytes` below `maxSize`): it can never fit.
+        this.fail(rxLimit(frame, limit));
+        return -1;
+      }
       if (frame > held) {
         const n = Math.min(frame - held, chunk.length - from);
         this.append(chunk, from, from + n, frame);
@@ -571,7 +584,7 @@ export class MessageStream<M> {
         typeof size === 'number' &&
         size > 0 &&
         size <= end - offset &&
-        size <= this.config.maxSize &&
+        size <= this.maxMessage &&
         Number.isInteger(size)
       )
     ) {
@@ -629,11 +642,13 @@ export class MessageStream<M> {
           { cause: result },
         ),
       );
+    } else if (size <= this.config.maxSize && size > this.config.rxLimit) {
+      this.fail(rxLimit(size, this.config.rxLimit));
     } else {
       this.fail(
         new PeerlinkError(
           ErrorCodes.MESSAGE_TOO_LARGE,
-          `decoded a ${size}-byte message; maxSize is ${this.config.maxSize}`,
+          `decoded a ${size}-byte message; maxSize is ${this.maxMessage}`,
         ),
       );
     }
@@ -717,7 +732,8 @@ export class MessageStream<M> {
    * buffer already holds the limit or more.
    *
    * Throws `ERR_MESSAGE_TOO_LARGE` for a message larger than `maxSize` (it could never be
-   * decoded by the peer) and `ERR_ENCODE_FAILURE` when the codec's `encode` or `sizeHint` throws,
+   * decoded by the peer) or, by its size hint, than a send limit given in bytes (it could never be
+   * queued), and `ERR_ENCODE_FAILURE` when the codec's `encode` or `sizeHint` throws,
    * `sizeHint` returns something other than a non-negative integer, or `encode` misreports the
    * bytes it wrote; the buffer is left as it was.
    *
@@ -758,7 +774,15 @@ export class MessageStream<M> {
         );
       }
       if (size > maxSize) throw tooLarge(size, maxSize);
-      if (held + size > limit) return false;
+      if (held + size > limit) {
+        if (size > limit) {
+          throw new PeerlinkError(
+            ErrorCodes.MESSAGE_TOO_LARGE,
+            `message of ${size} bytes exceeds the send limit of ${limit} bytes`,
+          );
+        }
+        return false;
+      }
     } else if (held >= limit) {
       return false;
     }
