@@ -1,28 +1,6 @@
-import {
-  abortable,
-  type Connection,
-  codeOf,
-  PeerlinkError,
-  type Transport,
-} from '@peerlink/stream';
+import { abortable, type Connection, PeerlinkError, type Transport } from '@peerlink/stream';
 import { ReactorErrorCodes } from './errors.js';
-import type { PeerId, ReactorEvent } from './events.js';
-import type { Log } from './log.js';
-import { asError, shutdownError } from './util.js';
-
-/** What {@link Connects} needs from its reactor. */
-export interface ConnectsHost<M> {
-  readonly transport: Transport;
-  readonly log: Log;
-  /** Whether the reactor is shutting down (a connect then fails with `ERR_SHUTDOWN`). */
-  stopping(): boolean;
-  emit(event: ReactorEvent<M>): void;
-  /**
-   * Makes `conn` an outbound peer (emitting `connected`, starting it) and returns its id; throws
-   * when its codec factory fails for it.
-   */
-  admit(conn: Connection, target: string): PeerId;
-}
+import { asError } from './util.js';
 
 interface PendingConnect {
   readonly target: string;
@@ -42,7 +20,7 @@ interface SignalWatch {
  * The outbound connects in flight: starts each on the transport, fails it after
  * `connectTimeout`, when the caller's signal aborts, or when {@link abortAll} is called.
  */
-export class Connects<M> {
+export class Connects {
   private readonly pending = new Set<PendingConnect>();
   /**
    * One `abort` listener per caller's signal, however many connects share it (a listener each
@@ -51,40 +29,14 @@ export class Connects<M> {
   private readonly watches = new WeakMap<AbortSignal, SignalWatch>();
 
   /**
-   * @param host The reactor: makes the connections (its transport), and peers of them.
+   * @param transport Makes the connections.
    * @param timeout How long a connect may take, in milliseconds (`connectTimeout`; `Infinity`:
    *   no limit, no timer).
    */
   constructor(
-    private readonly host: ConnectsHost<M>,
+    private readonly transport: Transport,
     private readonly timeout: number,
   ) {}
-
-  /**
-   * See `Reactor.connect`: connects, makes the connection a peer, and emits `connected`; or
-   * emits `connect-failed` and rejects with the same error.
-   */
-  async connect(target: string, signal: AbortSignal | undefined): Promise<PeerId> {
-    const host = this.host;
-    let conn: Connection | undefined;
-    try {
-      if (host.stopping()) throw shutdownError();
-      conn = await this.open(target, signal);
-      if (host.stopping()) {
-        // Completed after shutdown began (shutdown aborts the connects it sees; this one got
-        // through): it never becomes a peer.
-        throw shutdownError();
-      }
-      return host.admit(conn, target);
-    } catch (error) {
-      conn?.close();
-      if (host.log.enabled) {
-        host.log.write('debug', { target, code: codeOf(error) }, 'connect failed');
-      }
-      host.emit({ type: 'connect-failed', target, error: error as Error });
-      throw error;
-    }
-  }
 
   /** Connects in flight. */
   get size(): number {
@@ -95,7 +47,7 @@ export class Connects<M> {
    * Connects to `target`. Rejects with `ERR_CONNECT_TIMEOUT` after the timeout, `ERR_ABORTED`
    * when `signal` aborts, the reason given to {@link abortAll}, or the transport's error.
    */
-  private async open(target: string, signal: AbortSignal | undefined): Promise<Connection> {
+  async open(target: string, signal: AbortSignal | undefined): Promise<Connection> {
     const controller = new AbortController();
     const pending: PendingConnect = {
       target,
@@ -125,7 +77,7 @@ export class Connects<M> {
       this.pending.add(pending);
       controller.signal.throwIfAborted();
       return await abortable(
-        this.host.transport.connect(target, { signal: controller.signal }),
+        this.transport.connect(target, { signal: controller.signal }),
         controller.signal,
         closeLate,
       );

@@ -1,7 +1,11 @@
 import type { Codec } from '@peerlink/codec';
 import {
   type Connection,
+  codeOf,
+  ErrorCodes,
   invalidArgument,
+  type Listener,
+  PeerlinkError,
   resolveStreamConfig,
   type StreamConfig,
   type Transport,
@@ -9,6 +13,7 @@ import {
 import { checkFunction, checkObject, checkPeer, checkReactorOptions } from './args.js';
 import { type CodecFactory, checkCodec, createCodec, isCodecFactory } from './codec-factory.js';
 import { Connects } from './connects.js';
+import { ReactorErrorCodes } from './errors.js';
 import { EventQueue } from './event-queue.js';
 import type {
   DisconnectReason,
@@ -19,7 +24,6 @@ import type {
   ReactorStats,
   SendResult,
 } from './events.js';
-import { Inbound } from './inbound.js';
 import { Log } from './log.js';
 import type {
   ConnectCommandOptions,
@@ -30,7 +34,6 @@ import type {
 import { Peer } from './peer.js';
 import type { PeerHost, Totals } from './peer-host.js';
 import {
-  every,
   flushTimeoutOf,
   interval,
   nonNegative,
@@ -62,6 +65,8 @@ export class Reactor<M> {
   /** The resolved stream configuration shared by every peer. */
   readonly config: StreamConfig;
   private readonly transport: Transport;
+  private readonly maxInbound: number;
+  private readonly acceptGate: ((remote: string, local: string) => boolean) | undefined;
   private readonly clock: () => number;
   private readonly log: Log;
   /** Makes each peer's codec, when the reactor was given a factory. */
@@ -72,9 +77,9 @@ export class Reactor<M> {
   private lastSent: Peer<M> | undefined;
   /** Peers whose disconnect was requested and whose queue is still being flushed. */
   private readonly closing = new Set<Peer<M>>();
-  /** Listeners, and the admission of the connections they accept. */
-  private readonly inbound: Inbound<M>;
-  private readonly connects: Connects<M>;
+  private readonly listeners: Listener[] = [];
+  private readonly connects: Connects;
+  private inboundCount = 0;
   /** Counters of peers already gone, so that `stats().totals` covers the reactor's whole life. */
   private readonly departed: Totals = { bytesIn: 0, bytesOut: 0, messagesIn: 0, messagesOut: 0 };
   /** Disconnects so far, by reason kind. */
@@ -113,6 +118,8 @@ export class Reactor<M> {
     const config = resolveStreamConfig(codec.maxSize, options.config);
     this.config = config;
     const capacity = positiveInt('eventCapacity', options.eventCapacity ?? 1024);
+    this.maxInbound = positiveInt('maxInbound', options.maxInbound ?? 1024, true);
+    this.acceptGate = options.acceptGate;
     const timers = options.timers;
     this.timers = timers;
     const clock =
@@ -121,27 +128,7 @@ export class Reactor<M> {
     this.clock = clock;
     const log = new Log(options.logger, options.name);
     this.log = log;
-    this.inbound = new Inbound<M>(
-      {
-        transport: this.transport,
-        log,
-        stopping: () => this.stopping,
-        emit: (event) => this.queue.emit(event),
-        admit: (conn) => this.admit(conn),
-      },
-      positiveInt('maxInbound', options.maxInbound ?? 1024, true),
-      options.acceptGate,
-    );
-    this.connects = new Connects<M>(
-      {
-        transport: this.transport,
-        log,
-        stopping: () => this.stopping,
-        emit: (event) => this.queue.emit(event),
-        admit: (conn, target) => this.admitOutbound(conn, target),
-      },
-      config.connectTimeout,
-    );
+    this.connects = new Connects(this.transport, config.connectTimeout);
     const queue = new EventQueue<M>(
       capacity,
       clock,
@@ -185,7 +172,25 @@ export class Reactor<M> {
         ),
       );
     this.shrinkEvery = interval('shrinkInterval', options.shrinkInterval ?? 30_000);
-    this.stopHousekeeping = every(this.tickMs, () => this.tick(), timers);
+    if (timers === undefined) {
+      const interval = setInterval(() => this.tick(), this.tickMs);
+      interval.unref?.();
+      this.stopHousekeeping = () => clearInterval(interval);
+    } else {
+      let handle: unknown;
+      let stopped = false;
+      const again = () => {
+        handle = timers.setTimeout(() => {
+          this.tick();
+          if (!stopped) again();
+        }, this.tickMs);
+      };
+      again();
+      this.stopHousekeeping = () => {
+        stopped = true;
+        timers.clearTimeout(handle);
+      };
+    }
   }
 
   // ------------------------------------------------------------------ commands
@@ -206,12 +211,42 @@ export class Reactor<M> {
     if (list === undefined || !list.every((a) => typeof a === 'string')) {
       throw invalidArgument('addresses', 'an address string or an array of them', addresses);
     }
-    return this.inbound.listen(list);
+    const opened: Listener[] = [];
+    try {
+      for (const address of list) {
+        // Accept failures name the bound address (the real port, not `:0`) once it is known.
+        let bound = address;
+        const listener = await this.transport.listen(address, {
+          onConnection: (conn) => this.accept(conn),
+          onError: (error) => this.listenError(bound, error),
+        });
+        bound = listener.address;
+        opened.push(listener);
+      }
+    } catch (cause) {
+      await Promise.allSettled(opened.map((l) => l.close()));
+      const address = list[opened.length];
+      if (PeerlinkError.isInstance(cause) && cause.code === ErrorCodes.INVALID_ARGUMENT)
+        throw cause;
+      throw new PeerlinkError(
+        ReactorErrorCodes.LISTEN_FAILED,
+        `cannot listen on ${address}: ${(cause as Error)?.message ?? String(cause)}`,
+        { cause },
+      );
+    }
+    if (this.stopping) {
+      await Promise.allSettled(opened.map((l) => l.close()));
+      throw shutdownError();
+    }
+    this.listeners.push(...opened);
+    if (this.log.enabled)
+      this.log.write('debug', { addresses: opened.map((l) => l.address) }, 'listening');
+    return opened.map((l) => l.address);
   }
 
   /** The bound addresses of every listener. */
   get listenAddresses(): string[] {
-    return this.inbound.addresses;
+    return this.listeners.map((l) => l.address);
   }
 
   /**
@@ -229,12 +264,53 @@ export class Reactor<M> {
       if (signal !== undefined && !(signal instanceof AbortSignal)) {
         throw invalidArgument('options.signal', 'an AbortSignal or undefined', signal);
       }
-      promise = this.connects.connect(target, signal);
+      promise = this.startConnect(target, signal);
     } catch (error) {
       promise = Promise.reject(error);
     }
     promise.catch(noop);
     return promise;
+  }
+
+  private async startConnect(target: string, signal: AbortSignal | undefined): Promise<PeerId> {
+    let conn: Connection;
+    try {
+      if (this.stopping) throw shutdownError();
+      conn = await this.connects.open(target, signal);
+      if (this.stopping) {
+        // Completed after shutdown began (shutdown aborts the connects it sees; this one got
+        // through): it never becomes a peer.
+        conn.close();
+        throw shutdownError();
+      }
+    } catch (error) {
+      if (this.log.enabled) {
+        this.log.write('debug', { target, code: codeOf(error) }, 'connect failed');
+      }
+      this.queue.emit({ type: 'connect-failed', target, error: error as Error });
+      throw error;
+    }
+    let peer: Peer<M>;
+    try {
+      peer = this.addPeer(conn, false, target);
+    } catch (error) {
+      conn.close();
+      if (this.log.enabled) {
+        this.log.write('debug', { target, code: codeOf(error as Error) }, 'connect failed');
+      }
+      this.queue.emit({ type: 'connect-failed', target, error: error as Error });
+      throw error;
+    }
+    if (this.log.enabled) this.log.write('debug', { peer: peer.id, target }, 'connected');
+    this.queue.emit({
+      type: 'connected',
+      peer: peer.id,
+      target,
+      remoteAddress: conn.remoteAddress,
+      localAddress: conn.localAddress,
+    });
+    conn.start(peer);
+    return peer.id;
   }
 
   /**
@@ -373,7 +449,7 @@ export class Reactor<M> {
 
   private async runShutdown(flushTimeout: number): Promise<void> {
     if (this.log.enabled) this.log.write('debug', { peers: this.peers.size }, 'shutting down');
-    const listeners = this.inbound.takeAll();
+    const listeners = this.listeners.splice(0);
     this.connects.abortAll(shutdownError());
     for (const p of [...this.peers.values()]) p.disconnect({ kind: 'requested' });
     await Promise.allSettled(listeners.map((l) => l.close()));
@@ -461,9 +537,51 @@ export class Reactor<M> {
 
   // ------------------------------------------------------------------ the peer registry
 
-  /** Makes an accepted connection a peer (throws when its codec factory fails for it). */
-  private admit(conn: Connection): PeerId {
-    const peer = this.addPeer(conn, true);
+  private accept(conn: Connection): void {
+    if (this.stopping || this.inboundCount >= this.maxInbound) {
+      if (this.log.enabled) {
+        this.log.write(
+          'debug',
+          { remote: conn.remoteAddress },
+          'inbound connection refused: limit',
+        );
+      }
+      conn.close();
+      return;
+    }
+    if (this.acceptGate !== undefined) {
+      let ok = false;
+      try {
+        ok = this.acceptGate(conn.remoteAddress, conn.localAddress);
+      } catch {
+        ok = false;
+      }
+      if (!ok) {
+        if (this.log.enabled) {
+          this.log.write(
+            'debug',
+            { remote: conn.remoteAddress },
+            'inbound connection refused: gate',
+          );
+        }
+        conn.close();
+        return;
+      }
+    }
+    let peer: Peer<M>;
+    try {
+      peer = this.addPeer(conn, true);
+    } catch (error) {
+      if (this.log.enabled) {
+        this.log.write(
+          'debug',
+          { remote: conn.remoteAddress, code: codeOf(error as Error) },
+          'inbound connection refused: codec factory failed',
+        );
+      }
+      conn.close();
+      return;
+    }
     if (this.log.enabled)
       this.log.write('debug', { peer: peer.id, remote: conn.remoteAddress }, 'accepted');
     this.queue.emit({
@@ -473,22 +591,11 @@ export class Reactor<M> {
       localAddress: conn.localAddress,
     });
     conn.start(peer);
-    return peer.id;
   }
 
-  /** Makes a connection we made a peer (throws when its codec factory fails for it). */
-  private admitOutbound(conn: Connection, target: string): PeerId {
-    const peer = this.addPeer(conn, false, target);
-    if (this.log.enabled) this.log.write('debug', { peer: peer.id, target }, 'connected');
-    this.queue.emit({
-      type: 'connected',
-      peer: peer.id,
-      target,
-      remoteAddress: conn.remoteAddress,
-      localAddress: conn.localAddress,
-    });
-    conn.start(peer);
-    return peer.id;
+  private listenError(address: string, error: Error): void {
+    if (this.log.enabled) this.log.write('warn', { address, code: codeOf(error) }, 'accept failed');
+    this.queue.emit({ type: 'listen-error', address, error });
   }
 
   /** Makes `conn` a peer. Throws `ERR_CODEC_FAILURE` when the codec factory fails for it. */
@@ -506,7 +613,7 @@ export class Reactor<M> {
             ...(target === undefined ? {} : { target }),
           });
     const peer = new Peer(this.host, id, conn, inbound, codec);
-    if (inbound) this.inbound.peers++;
+    if (inbound) this.inboundCount++;
     this.peers.set(peer.id, peer);
     return peer;
   }
@@ -520,7 +627,7 @@ export class Reactor<M> {
     d.bytesOut += p.bytesOut;
     d.messagesIn += p.messagesIn;
     d.messagesOut += p.messagesOut;
-    if (p.inbound) this.inbound.peers--;
+    if (p.inbound) this.inboundCount--;
   }
 
   /** `p`'s connection is gone for good. */
@@ -575,7 +682,7 @@ export class Reactor<M> {
     return {
       peers: this.peers.size,
       closing: this.closing.size,
-      listeners: this.inbound.size,
+      listeners: this.listeners.length,
       pendingConnects: this.connects.size,
       pausedPeers: this.queue.pausedCount,
       queuedEvents: this.queue.size,

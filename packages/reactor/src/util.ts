@@ -1,7 +1,6 @@
 import { ErrorCodes, invalidArgument, PeerlinkError } from '@peerlink/stream';
 import { type ReactorErrorCode, ReactorErrorCodes } from './errors.js';
 import type { PeerId } from './events.js';
-import type { ReactorTimers } from './options.js';
 
 export function noop(): void {}
 
@@ -89,33 +88,4 @@ export function nonNegative(field: string, value: number): number {
     ErrorCodes.INVALID_CONFIG,
     `${field}: must be a finite number ≥ 0, got ${value}`,
   );
-}
-
-/**
- * Calls `tick` every `period` ms until the returned function is called: on an unref'd
- * `setInterval`, or on the injected `timers` (rescheduled after each tick). Returns the stop.
- */
-export function every(
-  period: number,
-  tick: () => void,
-  timers: ReactorTimers | undefined,
-): () => void {
-  if (timers === undefined) {
-    const interval = setInterval(tick, period);
-    interval.unref?.();
-    return () => clearInterval(interval);
-  }
-  let handle: unknown;
-  let stopped = false;
-  const again = () => {
-    handle = timers.setTimeout(() => {
-      tick();
-      if (!stopped) again();
-    }, period);
-  };
-  again();
-  return () => {
-    stopped = true;
-    timers.clearTimeout(handle);
-  };
 }
