@@ -34,6 +34,9 @@ function snapshot(peers: PeerStats[], extra: Partial<ReactorStats> = {}): Reacto
     eventCapacity: 1024,
     totals: { bytesIn: 0, bytesOut: 0, messagesIn: 0, messagesOut: 0 },
     disconnects: {},
+    refused: {},
+    outbound: 0,
+    bans: 0,
     peerStats: peers,
     ...extra,
   };

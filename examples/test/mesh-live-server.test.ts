@@ -24,12 +24,13 @@ describe('live mesh server', () => {
     await mesh?.close();
   });
 
-  /** Resolves once `test` holds for `/mesh.json` (polled: the view is pulled, as the page pulls it). */
+  /** Resolves with `/mesh.json` once `test` holds for it, fetching it again at each change. */
   async function viewUntil(test: (view: MeshView) => boolean): Promise<MeshView> {
     for (;;) {
+      const next = mesh!.changed(); // taken first: a change during the fetch is not missed
       const view = (await (await fetch(`${mesh!.url}mesh.json`)).json()) as MeshView;
       if (test(view)) return view;
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await next;
     }
   }
 
@@ -55,13 +56,23 @@ describe('live mesh server', () => {
     const config = (await (await fetch(`${mesh.url}config.json`)).json()) as TabConfig;
     tab = new Reactor({ codec: gossipCodec, transport: webSocketTransport() });
     const received: Gossip[] = [];
+    let onGossip: (() => void) | undefined;
     tab.onEvent((event) => {
       if (event.type === 'connected') {
         tab!.send(event.peer, { id: 0, origin: config.tab, hops: 0, payload: new Uint8Array() });
       } else if (event.type === 'message' && event.message.id !== 0) {
         received.push(event.message);
+        onGossip?.();
       }
     });
+    /** Resolves once the tab has received gossip message `id`. */
+    const tabReceived = (id: number) =>
+      new Promise<void>((resolve) => {
+        onGossip = () => {
+          if (received.some((m) => m.id === id)) resolve();
+        };
+        onGossip();
+      });
     const peers = await Promise.all(config.peers.map((address) => tab!.connect(address)));
     const joined = await viewUntil((v) => v.links.filter(([, b]) => b === config.tab).length === 2);
     expect(joined.nodes.at(-1)).toMatchObject({ id: config.tab, kind: 'tab' });
@@ -71,7 +82,7 @@ describe('live mesh server', () => {
       (v) => v.messages.find((m) => m.id === id)?.reached.length === 4,
     );
     expect(spread.messages.at(-1)).toMatchObject({ id, origin: 1, text: 'from node 1' });
-    await viewUntil(() => received.some((m) => m.id === id));
+    await tabReceived(id);
 
     const text = new TextEncoder().encode('from the tab');
     tab.send(peers[0]!, { id: 0x12345678, origin: config.tab, hops: 0, payload: text });

@@ -31,6 +31,8 @@ export interface LiveMesh {
   readonly url: string;
   /** The mesh as `/mesh.json` serves it. */
   view(): MeshView;
+  /** Resolves at the next change of {@link view} (a peer identified itself, a message spread). */
+  changed(): Promise<void>;
   /** Starts a gossip message from Node node `index`; returns its id. */
   publish(index: number, text: string): number;
   /** Stops the page server and every node. */
@@ -103,6 +105,12 @@ export async function startLiveMesh(options: LiveMeshOptions = {}): Promise<Live
   const pageScript = await bundlePage();
   const nodes: MeshNode[] = [];
   const tracked = new Map<number, Tracked>();
+  let waiting: Array<() => void> = [];
+  const notify = () => {
+    const resolvers = waiting;
+    waiting = [];
+    for (const resolve of resolvers) resolve();
+  };
   const decoder = new TextDecoder();
   const track = (message: Gossip, at: number) => {
     let t = tracked.get(message.id);
@@ -117,6 +125,7 @@ export async function startLiveMesh(options: LiveMeshOptions = {}): Promise<Live
       if (tracked.size > KEEP_MESSAGES) tracked.delete(tracked.keys().next().value!);
     }
     t.reached.add(at);
+    notify();
   };
 
   const forward = (node: MeshNode, message: Gossip, except: PeerId | undefined) => {
@@ -148,11 +157,13 @@ export async function startLiveMesh(options: LiveMeshOptions = {}): Promise<Live
           break;
         case 'disconnected':
           node.peers.delete(event.peer);
+          notify();
           break;
         case 'message': {
           const message = event.message;
           if (message.id === 0) {
             node.peers.set(event.peer, message.origin);
+            notify();
             break;
           }
           node.received++;
@@ -251,6 +262,7 @@ export async function startLiveMesh(options: LiveMeshOptions = {}): Promise<Live
   return {
     url: `http://${host}:${bound.port}/`,
     view,
+    changed: () => new Promise<void>((resolve) => waiting.push(resolve)),
     publish(index, text) {
       const node = nodes[index];
       if (node === undefined) throw new RangeError(`no node ${index}`);

@@ -33,10 +33,12 @@ export const METRICS = {
   received_messages_total: 'Messages received from peers and delivered.',
   sent_messages_total: 'Messages queued for peers by send().',
   disconnects_total: 'Peers disconnected, by reason (requested, left, codec-violation, ...).',
+  refused_connections_total: 'Inbound connections refused, by reason (banned, rate, limit, ...).',
   peers: 'Connected peers, by direction (inbound: accepted, outbound: connected).',
   closing_connections: 'Connections still flushing after a requested disconnect.',
   pending_connects: 'Outbound connects in progress.',
   listeners: 'Bound listeners.',
+  bans: 'Bans in force.',
   paused_peers: 'Peers whose reading is paused because the event queue is full.',
   blocked_peers: 'Peers whose transport refused bytes and has not drained yet.',
   queued_bytes: 'Bytes queued for peers and not yet handed to the transport, all peers together.',
@@ -164,6 +166,14 @@ export class PeerlinkMetrics {
         for (const [reason, n] of Object.entries(s.stats.disconnects)) set({ reason }, n ?? 0);
       },
     );
+    counter(
+      'refused_connections_total',
+      () => 0,
+      ['reason'],
+      (s, set) => {
+        for (const [reason, n] of Object.entries(s.stats.refused)) set({ reason }, n ?? 0);
+      },
+    );
     gauge(
       'peers',
       () => 0,
@@ -176,6 +186,7 @@ export class PeerlinkMetrics {
     gauge('closing_connections', (s) => s.stats.closing);
     gauge('pending_connects', (s) => s.stats.pendingConnects);
     gauge('listeners', (s) => s.stats.listeners);
+    gauge('bans', (s) => s.stats.bans);
     gauge('paused_peers', (s) => s.stats.pausedPeers);
     gauge('blocked_peers', (s) => s.blocked);
     gauge('queued_bytes', (s) => s.queuedBytes);

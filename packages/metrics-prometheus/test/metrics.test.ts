@@ -41,6 +41,9 @@ function emptyStats(overrides: Partial<ReactorStats> = {}): ReactorStats {
     eventCapacity: 1024,
     totals: { bytesIn: 0, bytesOut: 0, messagesIn: 0, messagesOut: 0 },
     disconnects: {},
+    refused: {},
+    outbound: 0,
+    bans: 0,
     peerStats: [],
     ...overrides,
   };
@@ -161,16 +164,24 @@ describe('PeerlinkMetrics', () => {
     expect(m.get('peerlink_peers{direction="outbound"}')).toBe(2);
   });
 
-  it('publishes disconnects by reason', async () => {
+  it('publishes disconnects and refusals by reason, and bans', async () => {
     const registry = new Registry();
     const source: StatsSource = {
-      stats: () => ({ ...emptyStats(), disconnects: { requested: 3, left: 1, 'write-stale': 2 } }),
+      stats: () => ({
+        ...emptyStats(),
+        disconnects: { requested: 3, left: 1, 'write-stale': 2 },
+        refused: { banned: 4, rate: 1 },
+        bans: 2,
+      }),
     };
     new PeerlinkMetrics({ registry }).add(source);
     const m = parse(await registry.metrics());
     expect(m.get('peerlink_disconnects_total{reason="requested"}')).toBe(3);
     expect(m.get('peerlink_disconnects_total{reason="left"}')).toBe(1);
     expect(m.get('peerlink_disconnects_total{reason="write-stale"}')).toBe(2);
+    expect(m.get('peerlink_refused_connections_total{reason="banned"}')).toBe(4);
+    expect(m.get('peerlink_refused_connections_total{reason="rate"}')).toBe(1);
+    expect(m.get('peerlink_bans')).toBe(2);
   });
 
   it('tells several reactors apart by `labelNames`, and forgets a removed one', async () => {

@@ -12,6 +12,10 @@ export const ReactorErrorCodes = Object.freeze({
   PEER_DISCONNECTED: 'ERR_PEER_DISCONNECTED',
   /** Binding a listen address failed; `cause` holds the transport's error (e.g. `EADDRINUSE`). */
   LISTEN_FAILED: 'ERR_LISTEN_FAILED',
+  /** A connect named an address that is banned (`Reactor.ban`). */
+  BANNED: 'ERR_BANNED',
+  /** A connect would exceed `maxOutbound`. */
+  OUTBOUND_LIMIT: 'ERR_OUTBOUND_LIMIT',
 } as const);
 
 /** One of the {@link ReactorErrorCodes} values. */

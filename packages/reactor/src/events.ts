@@ -19,6 +19,10 @@ export type DisconnectReason =
   | { readonly kind: 'write-stale' }
   /** The peer started a message and did not complete it within `messageTimeout`. */
   | { readonly kind: 'read-stale' }
+  /** `ban()` matched the peer's address. */
+  | { readonly kind: 'banned' }
+  /** Opt-in (`evictInbound`): the inbound table was full and this peer made room for a new one. */
+  | { readonly kind: 'evicted' }
   /** Opt-in (`idleTimeout`): no byte arrived from the peer for `idleTimeout` ms. */
   | { readonly kind: 'idle' }
   /** The transport failed (for example a reset: `error.code === 'ECONNRESET'`). */
@@ -155,6 +159,27 @@ export interface ReactorStats {
    * happened).
    */
   readonly disconnects: { readonly [K in DisconnectReason['kind']]?: number };
+  /**
+   * Inbound connections refused over the reactor's whole life, by reason: `shutdown`, `banned`,
+   * `rate` (`acceptRate`), `address-limit` (`maxInboundPerAddress`), `prefix-limit`
+   * (`maxInboundPerPrefix`), `gate` (`acceptGate`), `limit` (`maxInbound`), `codec` (the codec
+   * factory failed).
+   */
+  readonly refused: {
+    readonly [K in
+      | 'shutdown'
+      | 'banned'
+      | 'rate'
+      | 'address-limit'
+      | 'prefix-limit'
+      | 'gate'
+      | 'limit'
+      | 'codec']?: number;
+  };
+  /** Outbound peers connected now. */
+  readonly outbound: number;
+  /** Bans in force. */
+  readonly bans: number;
   /** One entry per connected peer (empty with `stats({ peers: false })`). */
   readonly peerStats: readonly PeerStats[];
 }

@@ -1,10 +1,11 @@
 import type { Codec } from '@peerlink/codec';
 import type { StreamConfigOptions, Transport } from '@peerlink/stream';
+import type { AdmissionOptions } from './admission.js';
 import type { CodecFactory } from './codec-factory.js';
 import type { Logger } from './log.js';
 
 /** Options of {@link Reactor}. */
-export interface ReactorOptions<M> {
+export interface ReactorOptions<M> extends AdmissionOptions {
   /**
    * How messages map to bytes: one codec shared by every connection (then it must keep no
    * per-connection state), or a {@link CodecFactory} that makes one codec per connection. Its
@@ -23,8 +24,16 @@ export interface ReactorOptions<M> {
    * already happened (`accepted`, `disconnected`, …), which are never held back.
    */
   eventCapacity?: number;
-  /** Most inbound connections at once; further ones are closed as they arrive. Default 1024. */
+  /**
+   * Most inbound connections at once; further ones are refused (reset) as they arrive, unless
+   * `evictInbound` makes room. Default 1024.
+   */
   maxInbound?: number;
+  /**
+   * Most outbound connections at once, connected and in progress; a `connect` beyond it fails
+   * with `ERR_OUTBOUND_LIMIT`. Default `Infinity`.
+   */
+  maxOutbound?: number;
   /**
    * Called with each inbound connection's remote and local address before it becomes a peer;
    * return `false` to close it at once. Default: accept all.

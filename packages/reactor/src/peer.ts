@@ -205,13 +205,17 @@ export class Peer<M> implements ConnectionHandler {
     this.set(PAUSED, false);
     if (this.state !== 'open') return;
     this.lastRx = now; // we were not reading: the peer was not idle meanwhile
-    const stream = this.stream;
-    const error = stream.resumeReceive(this.sink, now);
-    if (error !== undefined) this.violation(error);
-    else if (stream.hasBufferedInput || this.host.eventQueueFull()) this.pause();
-    else if (this.closedWith !== undefined) this.transportClosed(this.closedWith ?? undefined);
-    else if (this.has(REMOTE_ENDED)) this.endOfStream();
-    else this.conn.resume();
+    try {
+      const stream = this.stream;
+      const error = stream.resumeReceive(this.sink, now);
+      if (error !== undefined) this.violation(error);
+      else if (stream.hasBufferedInput || this.host.eventQueueFull()) this.pause();
+      else if (this.closedWith !== undefined) this.transportClosed(this.closedWith ?? undefined);
+      else if (this.has(REMOTE_ENDED)) this.endOfStream();
+      else this.conn.resume();
+    } catch (cause) {
+      this.receiveThrew(cause);
+    }
   }
 
   /**
@@ -228,11 +232,15 @@ export class Peer<M> implements ConnectionHandler {
 
   private decodeBuffered(): void {
     if (this.state !== 'open' || this.paused) return; // a paused peer decodes when resumed
-    const stream = this.stream;
-    const error = stream.decodeBuffered(this.sink, this.host.clock());
-    if (error !== undefined) this.violation(error);
-    else if (this.state === 'open' && (stream.hasBufferedInput || this.host.eventQueueFull())) {
-      this.pause();
+    try {
+      const stream = this.stream;
+      const error = stream.decodeBuffered(this.sink, this.host.clock());
+      if (error !== undefined) this.violation(error);
+      else if (this.state === 'open' && (stream.hasBufferedInput || this.host.eventQueueFull())) {
+        this.pause();
+      }
+    } catch (cause) {
+      this.receiveThrew(cause); // a microtask: an exception here would be uncaught
     }
   }
 
@@ -396,6 +404,16 @@ export class Peer<M> implements ConnectionHandler {
     if (how === 'reset') this.conn.reset();
     else this.conn.close();
     this.release();
+  }
+
+  /** Disconnects the peer at once for `reason` (banned, evicted): reported, closed, released. */
+  kick(reason: DisconnectReason): void {
+    this.drop(reason, 'close');
+  }
+
+  /** When bytes last arrived, or reading last resumed (ms, host clock). */
+  get lastReceivedAt(): number {
+    return this.lastRx;
   }
 
   /** Closes the connection now, whatever is still queued, and releases the peer. */

@@ -10,6 +10,7 @@ import {
   type StreamConfig,
   type Transport,
 } from '@peerlink/stream';
+import { Admission, type Ban, type EvictionCandidate, type RefusalReason } from './admission.js';
 import { checkFunction, checkObject, checkPeer, checkReactorOptions } from './args.js';
 import { type CodecFactory, checkCodec, createCodec, isCodecFactory } from './codec-factory.js';
 import { Connects } from './connects.js';
@@ -34,6 +35,7 @@ import type {
 import { Peer } from './peer.js';
 import type { PeerHost, Totals } from './peer-host.js';
 import {
+  bannedError,
   flushTimeoutOf,
   interval,
   nonNegative,
@@ -82,6 +84,12 @@ export class Reactor<M> {
   private inboundCount = 0;
   /** Counters of peers already gone, so that `stats().totals` covers the reactor's whole life. */
   private readonly departed: Totals = { bytesIn: 0, bytesOut: 0, messagesIn: 0, messagesOut: 0 };
+  private readonly admission: Admission;
+  private readonly maxOutbound: number;
+  /** Outbound peers connected now (pending connects are in `connects`). */
+  private outboundCount = 0;
+  /** Inbound connections refused so far, by reason. */
+  private readonly refused: { [K in RefusalReason]?: number } = {};
   /** Disconnects so far, by reason kind. */
   private readonly disconnects: { [K in DisconnectReason['kind']]?: number } = {};
   private readonly queue: EventQueue<M>;
@@ -120,6 +128,12 @@ export class Reactor<M> {
     const capacity = positiveInt('eventCapacity', options.eventCapacity ?? 1024);
     this.maxInbound = positiveInt('maxInbound', options.maxInbound ?? 1024, true);
     this.acceptGate = options.acceptGate;
+    this.admission = new Admission(options);
+    this.maxOutbound = positiveInt(
+      'maxOutbound',
+      options.maxOutbound ?? Number.POSITIVE_INFINITY,
+      true,
+    );
     const timers = options.timers;
     this.timers = timers;
     const clock =
@@ -276,12 +290,17 @@ export class Reactor<M> {
     let conn: Connection;
     try {
       if (this.stopping) throw shutdownError();
+      this.checkOutbound(target);
       conn = await this.connects.open(target, signal);
       if (this.stopping) {
         // Completed after shutdown began (shutdown aborts the connects it sees; this one got
         // through): it never becomes a peer.
         conn.close();
         throw shutdownError();
+      }
+      if (this.admission.isBanned(conn.remoteAddress, this.clock())) {
+        conn.close(); // a name that resolved to a banned address
+        throw bannedError(`${target} (${conn.remoteAddress})`);
       }
     } catch (error) {
       if (this.log.enabled) {
@@ -416,6 +435,45 @@ export class Reactor<M> {
     return true;
   }
 
+  /**
+   * Bans `target` for `ms` milliseconds (default 86400000, 24 h, Bitcoin Core's default ban time;
+   * `Infinity`: until `unban`): an IP address (`203.0.113.7`, `2001:db8::1`), a prefix
+   * (`203.0.113.0/24`, `2001:db8::/32`), or a host name on transports without IPs. Every
+   * connected peer that matches, inbound or outbound, is disconnected at once with reason
+   * `banned`; new inbound connections from it are refused (reset), and `connect` to it fails with
+   * `ERR_BANNED`. Banning the same target again sets its expiry anew. Returns how many peers were
+   * disconnected. Throws `ERR_INVALID_ARGUMENT` for a malformed target or duration.
+   */
+  ban(target: string, ms = 86_400_000): number {
+    if (typeof ms !== 'number' || !(ms > 0)) {
+      throw invalidArgument('ms', 'a positive number of milliseconds (Infinity: until unban)', ms);
+    }
+    const now = this.clock();
+    this.admission.ban(target, now + ms);
+    let dropped = 0;
+    for (const p of [...this.peers.values()]) {
+      if (p.state === 'open' && this.admission.isBanned(p.conn.remoteAddress, now)) {
+        if (this.log.enabled) this.log.write('debug', { peer: p.id, target }, 'banned');
+        p.kick({ kind: 'banned' });
+        dropped++;
+      }
+    }
+    return dropped;
+  }
+
+  /**
+   * Lifts the ban on exactly `target` (the same address or prefix given to {@link ban}); returns
+   * whether there was one. A narrower or wider ban that also matches stays.
+   */
+  unban(target: string): boolean {
+    return this.admission.unban(target);
+  }
+
+  /** The bans in force, normalized (`203.0.113.0/24`), with when each ends (ms, reactor clock). */
+  bans(): Ban[] {
+    return this.admission.bans(this.clock());
+  }
+
   /** Ids of the connected peers, in increasing order. */
   get peerIds(): PeerId[] {
     return [...this.peers.keys()];
@@ -538,48 +596,30 @@ export class Reactor<M> {
   // ------------------------------------------------------------------ the peer registry
 
   private accept(conn: Connection): void {
-    if (this.stopping || this.inboundCount >= this.maxInbound) {
-      if (this.log.enabled) {
-        this.log.write(
-          'debug',
-          { remote: conn.remoteAddress },
-          'inbound connection refused: limit',
-        );
-      }
-      conn.close();
-      return;
-    }
-    if (this.acceptGate !== undefined) {
+    let reason: RefusalReason | undefined;
+    if (this.stopping) reason = 'shutdown';
+    else reason = this.admission.admit(conn.remoteAddress, this.clock());
+    if (reason === undefined && this.acceptGate !== undefined) {
       let ok = false;
       try {
         ok = this.acceptGate(conn.remoteAddress, conn.localAddress);
       } catch {
         ok = false;
       }
-      if (!ok) {
-        if (this.log.enabled) {
-          this.log.write(
-            'debug',
-            { remote: conn.remoteAddress },
-            'inbound connection refused: gate',
-          );
-        }
-        conn.close();
-        return;
-      }
+      if (!ok) reason = 'gate';
+    }
+    if (reason === undefined && this.inboundCount >= this.maxInbound && !this.evictOne()) {
+      reason = 'limit';
+    }
+    if (reason !== undefined) {
+      this.refuse(conn, reason);
+      return;
     }
     let peer: Peer<M>;
     try {
       peer = this.addPeer(conn, true);
     } catch (error) {
-      if (this.log.enabled) {
-        this.log.write(
-          'debug',
-          { remote: conn.remoteAddress, code: codeOf(error as Error) },
-          'inbound connection refused: codec factory failed',
-        );
-      }
-      conn.close();
+      this.refuse(conn, 'codec', codeOf(error as Error));
       return;
     }
     if (this.log.enabled)
@@ -591,6 +631,54 @@ export class Reactor<M> {
       localAddress: conn.localAddress,
     });
     conn.start(peer);
+  }
+
+  /**
+   * Refuses an inbound connection: counted in `stats().refused`, logged, and reset, so that the
+   * dialer's connection ends with `ECONNRESET` rather than a clean end.
+   */
+  private refuse(conn: Connection, reason: RefusalReason, code?: string): void {
+    this.refused[reason] = (this.refused[reason] ?? 0) + 1;
+    if (this.log.enabled) {
+      this.log.write(
+        'debug',
+        { remote: conn.remoteAddress, ...(code === undefined ? {} : { code }) },
+        `inbound connection refused: ${reason}`,
+      );
+    }
+    conn.reset();
+  }
+
+  /** The inbound table is full: evicts one inbound peer if the policy finds one. */
+  private evictOne(): boolean {
+    if (this.admission.evict === undefined) return false;
+    const candidates: EvictionCandidate[] = [];
+    for (const p of this.peers.values()) {
+      if (!p.inbound || p.state !== 'open') continue;
+      candidates.push({
+        id: p.id,
+        remoteAddress: p.conn.remoteAddress,
+        connectedAt: p.connectedAt,
+        lastReceivedAt: p.lastReceivedAt,
+      });
+    }
+    const victim = this.admission.pickEviction(candidates);
+    const p = victim === undefined ? undefined : this.peers.get(victim);
+    if (p === undefined) return false;
+    if (this.log.enabled) this.log.write('debug', { peer: p.id }, 'evicted');
+    p.kick({ kind: 'evicted' });
+    return true;
+  }
+
+  /** Refuses an outbound connect over `maxOutbound` or to a banned address. */
+  private checkOutbound(target: string): void {
+    if (this.outboundCount + this.connects.size >= this.maxOutbound) {
+      throw new PeerlinkError(
+        ReactorErrorCodes.OUTBOUND_LIMIT,
+        `connect to ${target}: ${this.maxOutbound} outbound connections already (maxOutbound)`,
+      );
+    }
+    if (this.admission.isBanned(target, this.clock())) throw bannedError(target);
   }
 
   private listenError(address: string, error: Error): void {
@@ -613,7 +701,12 @@ export class Reactor<M> {
             ...(target === undefined ? {} : { target }),
           });
     const peer = new Peer(this.host, id, conn, inbound, codec);
-    if (inbound) this.inboundCount++;
+    if (inbound) {
+      this.inboundCount++;
+      this.admission.added(id, conn.remoteAddress);
+    } else {
+      this.outboundCount++;
+    }
     this.peers.set(peer.id, peer);
     return peer;
   }
@@ -621,6 +714,8 @@ export class Reactor<M> {
   /** `p` was reported `disconnected`: it is no longer a peer; its counters go to the totals. */
   private forget(p: Peer<M>): void {
     this.peers.delete(p.id);
+    if (p.inbound) this.admission.removed(p.id);
+    else this.outboundCount--;
     if (this.lastSent === p) this.lastSent = undefined;
     const d = this.departed;
     d.bytesIn += p.bytesIn;
@@ -689,6 +784,9 @@ export class Reactor<M> {
       eventCapacity: this.queue.capacity,
       totals: { bytesIn, bytesOut, messagesIn, messagesOut },
       disconnects: { ...this.disconnects },
+      refused: { ...this.refused },
+      outbound: this.outboundCount,
+      bans: this.admission.bans(now).length,
       peerStats: peers,
     };
   }

@@ -89,3 +89,8 @@ export function nonNegative(field: string, value: number): number {
     `${field}: must be a finite number ≥ 0, got ${value}`,
   );
 }
+
+/** `ERR_BANNED`: a connect to a banned address. */
+export function bannedError(target: string): PeerlinkError<ReactorErrorCode> {
+  return new PeerlinkError(ReactorErrorCodes.BANNED, `connect to ${target}: the address is banned`);
+}

@@ -202,7 +202,8 @@ describe('codec factory (per-connection codec state)', () => {
     const clientEvents = new Recorder(client);
     const peer = await client.connect(address!);
     const gone = await clientEvents.waitFor(isType('disconnected', peer));
-    expect(gone).toMatchObject({ reason: { kind: 'left' } });
+    // Refused with a reset: the dialer sees an error, not a clean end.
+    expect(gone).toMatchObject({ reason: { kind: 'error', error: { code: 'ECONNRESET' } } });
     expect(serverEvents.events.filter((e) => e.type === 'accepted')).toHaveLength(0);
 
     const other = reactor(writer, 'other');

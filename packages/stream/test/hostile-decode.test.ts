@@ -152,6 +152,32 @@ describe('MessageStream with a hostile codec', () => {
     );
   });
 
+  test('never throws for a codec that retains its input, whatever `decode` and `frameSize` return or throw (property)', () => {
+    fc.assert(
+      fc.property(anyCodecAct, anyCodecAct, fc.boolean(), (makeDecode, makeFrame, owned) => {
+        const act = makeDecode();
+        const frameAct = makeFrame();
+        const codec: Codec<unknown> = {
+          ...actingCodec(act, true),
+          retainsInput: true,
+          frameSize: () => {
+            if (frameAct.throws) throw frameAct.value;
+            return frameAct.value as number;
+          },
+        };
+        const stream = new MessageStream(codec);
+        const sink = () => {};
+        let error = stream.handleData(new Uint8Array(6), sink, 0, owned);
+        if (error === undefined) error = stream.handleData(new Uint8Array(6), sink, 1, owned);
+        if (error !== undefined) {
+          expect(PeerlinkError.isInstance(error)).toBe(true);
+          expect(ENDING).toContain(error.code);
+        }
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
   test('a valid message result is still delivered', () => {
     const { error, delivered } = feed(actingCodec({ throws: false, value: decoded('x', 4) }, true));
     expect(error).toBeUndefined();

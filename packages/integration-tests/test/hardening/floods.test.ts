@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import type net from 'node:net';
+import net from 'node:net';
 import { Reactor } from '@peerlink/reactor';
 import { tcpTransport } from '@peerlink/transport-tcp';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +9,28 @@ import { Trap, trapCodec, trapFrame } from './codecs.js';
 import { bystander, PeerLedger, portOf, useHardening } from './guard.js';
 
 const h = useHardening();
+
+/**
+ * A raw connection that may be refused: a refused inbound is reset, so the connect itself may
+ * fail (`ECONNRESET`) or succeed and then end. `gone` settles when the server ends it either way.
+ */
+async function dial(port: number): Promise<{ s: net.Socket; gone: Promise<unknown> }> {
+  const s = net.connect({ port, host: '127.0.0.1' });
+  s.on('error', () => {});
+  s.resume();
+  h.defer(async () => {
+    if (!s.closed) {
+      s.destroy();
+      await once(s, 'close');
+    }
+  });
+  // Listeners, not `once()`: `once` rejects on the socket's 'error' (the reset).
+  const gone = new Promise<void>((resolve) => {
+    s.once('end', resolve).once('close', resolve);
+  });
+  await Promise.race([new Promise<void>((resolve) => s.once('connect', resolve)), gone]);
+  return { s, gone };
+}
 
 describe('connection floods over TCP', () => {
   it('refuses connections beyond `maxInbound` while existing peers keep working', async () => {
@@ -24,13 +46,13 @@ describe('connection floods over TCP', () => {
       transport: tcpTransport(),
       sample: Uint8Array.of(5),
     });
-    // 20 raw connections: 2 fit under the limit, the other 18 are closed at once.
+    // 20 raw connections: 2 fit under the limit, the other 18 are reset at once.
     const sockets: net.Socket[] = [];
     const ends: Promise<unknown>[] = [];
     for (let i = 0; i < 20; i++) {
-      const s = await h.socket(portOf(address!));
+      const { s, gone } = await dial(portOf(address!));
       sockets.push(s);
-      ends.push(Promise.race([once(s, 'end'), once(s, 'close')]).then(() => s));
+      ends.push(gone.then(() => s));
     }
     const refused = await Promise.all(ends.slice(2));
     expect(refused).toHaveLength(18);
@@ -75,9 +97,8 @@ describe('connection floods over TCP', () => {
     let served = 0;
     while (served < 40) {
       const before = server.ledger.opened.size;
-      const s = await h.socket(port);
-      const gone = Promise.race([once(s, 'end'), once(s, 'close')]);
-      // Either accepted (a new peer) or refused by the gate (closed at once).
+      const { s, gone } = await dial(port);
+      // Either accepted (a new peer) or refused by the gate (reset at once).
       const accepted = server.rec.waitForCount(isType('accepted'), before + 1);
       const outcome = await Promise.race([
         accepted.then(() => 'accepted'),
@@ -101,8 +122,7 @@ describe('connection floods over TCP', () => {
     const a = await h.socket(port);
     const b = await h.socket(port);
     await server.rec.waitForCount(isType('accepted'), before + 2);
-    const c = await h.socket(port);
-    await Promise.race([once(c, 'end'), once(c, 'close')]);
+    await (await dial(port)).gone;
     expect(server.ledger.opened.size).toBe(before + 2);
     a.write(trapFrame([1]));
     b.write(trapFrame([2]));
