@@ -3,6 +3,7 @@ import type { StreamConfigOptions, Transport } from '@peerlink/stream';
 import type { AdmissionOptions } from './admission.js';
 import type { CodecFactory } from './codec-factory.js';
 import type { Logger } from './log.js';
+import type { Upgrade } from './upgrade.js';
 
 /** Options of {@link Reactor}. */
 export interface ReactorOptions<M> extends AdmissionOptions {
@@ -14,6 +15,16 @@ export interface ReactorOptions<M> extends AdmissionOptions {
   codec: Codec<M> | CodecFactory<M>;
   /** How connections are made and accepted (TCP, memory, TLS, yours). */
   transport: Transport;
+  /**
+   * A step every connection, inbound and outbound, passes through before its message stream
+   * starts: a handshake on the raw bytes, then optionally a transform of every byte (a cipher).
+   * An outbound connection whose upgrade fails emits `connect-failed` (`ERR_UPGRADE_FAILED` or
+   * `ERR_UPGRADE_TIMEOUT`); an inbound one is closed and reported as `listen-error`, and never
+   * becomes a peer. Default: none.
+   */
+  upgrade?: Upgrade;
+  /** How long an upgrade may take, in milliseconds. Default 10000 (10 s). */
+  upgradeTimeout?: number;
   /** Stream limits and timeouts; see `StreamConfigOptions` for the defaults. */
   config?: StreamConfigOptions;
   /**

@@ -34,6 +34,7 @@ import type {
 } from './options.js';
 import { Peer } from './peer.js';
 import type { PeerHost, Totals } from './peer-host.js';
+import { runUpgrade, type Upgrade, type UpgradeInfo } from './upgrade.js';
 import {
   bannedError,
   flushTimeoutOf,
@@ -73,6 +74,11 @@ export class Reactor<M> {
   private readonly log: Log;
   /** Makes each peer's codec, when the reactor was given a factory. */
   private readonly factory: CodecFactory<M> | undefined;
+  /** The connection upgrade, if any, and its deadline in ms. */
+  private readonly upgrade: Upgrade | undefined;
+  private readonly upgradeTimeout: number;
+  /** Upgrades in progress: shutdown aborts them. */
+  private readonly upgrades = new Set<AbortController>();
 
   private readonly peers = new Map<PeerId, Peer<M>>();
   /** The peer `send` found last: a run of sends to one peer skips the map lookup. */
@@ -143,6 +149,8 @@ export class Reactor<M> {
     const log = new Log(options.logger, options.name);
     this.log = log;
     this.connects = new Connects(this.transport, config.connectTimeout);
+    this.upgrade = options.upgrade;
+    this.upgradeTimeout = positiveInt('upgradeTimeout', options.upgradeTimeout ?? 10_000);
     const queue = new EventQueue<M>(
       capacity,
       clock,
@@ -301,6 +309,9 @@ export class Reactor<M> {
       if (this.admission.isBanned(conn.remoteAddress, this.clock())) {
         conn.close(); // a name that resolved to a banned address
         throw bannedError(`${target} (${conn.remoteAddress})`);
+      }
+      if (this.upgrade !== undefined) {
+        conn = await this.runUpgrade(conn, { direction: 'outbound', target }, signal);
       }
     } catch (error) {
       if (this.log.enabled) {
@@ -509,6 +520,7 @@ export class Reactor<M> {
     if (this.log.enabled) this.log.write('debug', { peers: this.peers.size }, 'shutting down');
     const listeners = this.listeners.splice(0);
     this.connects.abortAll(shutdownError());
+    for (const upgrade of this.upgrades) upgrade.abort(shutdownError());
     for (const p of [...this.peers.values()]) p.disconnect({ kind: 'requested' });
     await Promise.allSettled(listeners.map((l) => l.close()));
     if (this.closing.size > 0) {
@@ -615,6 +627,27 @@ export class Reactor<M> {
       this.refuse(conn, reason);
       return;
     }
+    if (this.upgrade !== undefined) {
+      // The upgrade counts against `maxInbound` while it runs: handshakes cannot pile up.
+      this.inboundCount++;
+      this.runUpgrade(conn, { direction: 'inbound' }, undefined).then(
+        (upgraded) => {
+          this.inboundCount--;
+          if (this.stopping) upgraded.close();
+          else this.admit(upgraded);
+        },
+        (error: Error) => {
+          this.inboundCount--;
+          this.listenError(conn.localAddress, error);
+        },
+      );
+      return;
+    }
+    this.admit(conn);
+  }
+
+  /** Makes an accepted (and upgraded) connection a peer. */
+  private admit(conn: Connection): void {
     let peer: Peer<M>;
     try {
       peer = this.addPeer(conn, true);
@@ -679,6 +712,24 @@ export class Reactor<M> {
       );
     }
     if (this.admission.isBanned(target, this.clock())) throw bannedError(target);
+  }
+
+  /** Runs the connection upgrade on `conn`; shutdown (and `signal`) abort it. */
+  private async runUpgrade(
+    conn: Connection,
+    info: UpgradeInfo,
+    signal: AbortSignal | undefined,
+  ): Promise<Connection> {
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    this.upgrades.add(controller);
+    try {
+      return await runUpgrade(conn, this.upgrade!, info, this.upgradeTimeout, controller.signal);
+    } finally {
+      this.upgrades.delete(controller);
+      signal?.removeEventListener('abort', onAbort);
+    }
   }
 
   private listenError(address: string, error: Error): void {
