@@ -19,6 +19,7 @@ function peer(id: number, counters: Partial<PeerStats>): PeerStats {
     txBufferCapacity: 0,
     paused: false,
     blocked: false,
+    ready: false,
     ...counters,
   };
 }

@@ -149,6 +149,7 @@ describe('PeerlinkMetrics', () => {
       txBufferCapacity: 0,
       paused: false,
       blocked: true,
+      ready: false,
     };
     new PeerlinkMetrics({ registry }).add({
       stats: () =>

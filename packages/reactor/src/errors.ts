@@ -16,6 +16,10 @@ export const ReactorErrorCodes = Object.freeze({
   BANNED: 'ERR_BANNED',
   /** A connect would exceed `maxOutbound`. */
   OUTBOUND_LIMIT: 'ERR_OUTBOUND_LIMIT',
+  /** A connection upgrade failed (it threw, or the connection ended first); `cause` says why. */
+  UPGRADE_FAILED: 'ERR_UPGRADE_FAILED',
+  /** A connection upgrade did not complete within `upgradeTimeout`. */
+  UPGRADE_TIMEOUT: 'ERR_UPGRADE_TIMEOUT',
 } as const);
 
 /** One of the {@link ReactorErrorCodes} values. */

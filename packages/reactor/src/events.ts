@@ -19,6 +19,8 @@ export type DisconnectReason =
   | { readonly kind: 'write-stale' }
   /** The peer started a message and did not complete it within `messageTimeout`. */
   | { readonly kind: 'read-stale' }
+  /** Opt-in (`handshakeTimeout`): the peer was not marked `ready()` in time. */
+  | { readonly kind: 'handshake-timeout' }
   /** `ban()` matched the peer's address. */
   | { readonly kind: 'banned' }
   /** Opt-in (`evictInbound`): the inbound table was full and this peer made room for a new one. */
@@ -29,7 +31,7 @@ export type DisconnectReason =
   | { readonly kind: 'error'; readonly error: TransportError };
 
 /** Every event a reactor emits, discriminated by `type`. Events of one peer come in order. */
-export type ReactorEvent<M> =
+export type ReactorEvent<M, S = unknown> =
   /** An outbound connect succeeded. */
   | {
       readonly type: 'connected';
@@ -57,7 +59,13 @@ export type ReactorEvent<M> =
   /** A message from a peer, with its size on the wire in bytes. */
   | { readonly type: 'message'; readonly peer: PeerId; readonly message: M; readonly size: number }
   /** A peer is gone; exactly one per peer. */
-  | { readonly type: 'disconnected'; readonly peer: PeerId; readonly reason: DisconnectReason }
+  | {
+      readonly type: 'disconnected';
+      readonly peer: PeerId;
+      readonly reason: DisconnectReason;
+      /** The peer's state (`Reactor.state`) as it was, when one was set. */
+      readonly state?: S;
+    }
   /** A command named a peer that does not exist (or no longer does). */
   | { readonly type: 'no-such-peer'; readonly peer: PeerId }
   /** A message could not be queued: the peer's send buffer is full. The message is handed back. */
@@ -94,7 +102,7 @@ export type MessageHandler<M> = (peer: PeerId, message: M, size: number) => void
 export type SendResult = 'queued' | 'full' | 'no-such-peer';
 
 /** A snapshot of one peer, from {@link Reactor.stats}. Byte counts are wire bytes. */
-export interface PeerStats {
+export interface PeerStats<S = unknown> {
   readonly peer: PeerId;
   /** `outbound` when we connected, `inbound` when it connected to us. */
   readonly direction: 'inbound' | 'outbound';
@@ -126,6 +134,10 @@ export interface PeerStats {
   readonly paused: boolean;
   /** The transport refused bytes and has not drained yet. */
   readonly blocked: boolean;
+  /** Marked ready with `Reactor.ready` (see `handshakeTimeout`). */
+  readonly ready: boolean;
+  /** The application's per-peer state (`Reactor.state`), when one was set. */
+  readonly state?: S;
 }
 
 /** A snapshot of a reactor, from {@link Reactor.stats}. */

@@ -35,3 +35,4 @@ export type {
   ShutdownOptions,
 } from './options.js';
 export { Reactor } from './reactor.js';
+export type { ConnectionTransform, Upgrade, UpgradeContext } from './upgrade.js';

@@ -2,10 +2,12 @@ import type { Codec } from '@peerlink/codec';
 import type { StreamConfigOptions, Transport } from '@peerlink/stream';
 import type { AdmissionOptions } from './admission.js';
 import type { CodecFactory } from './codec-factory.js';
+import type { PeerId } from './events.js';
 import type { Logger } from './log.js';
+import type { Upgrade } from './upgrade.js';
 
 /** Options of {@link Reactor}. */
-export interface ReactorOptions<M> extends AdmissionOptions {
+export interface ReactorOptions<M, S = undefined> extends AdmissionOptions {
   /**
    * How messages map to bytes: one codec shared by every connection (then it must keep no
    * per-connection state), or a {@link CodecFactory} that makes one codec per connection. Its
@@ -14,6 +16,16 @@ export interface ReactorOptions<M> extends AdmissionOptions {
   codec: Codec<M> | CodecFactory<M>;
   /** How connections are made and accepted (TCP, memory, TLS, yours). */
   transport: Transport;
+  /**
+   * A step every connection, inbound and outbound, passes through before its message stream
+   * starts: a handshake on the raw bytes, then optionally a transform of every byte (a cipher).
+   * An outbound connection whose upgrade fails emits `connect-failed` (`ERR_UPGRADE_FAILED` or
+   * `ERR_UPGRADE_TIMEOUT`); an inbound one is closed and reported as `listen-error`, and never
+   * becomes a peer. Default: none.
+   */
+  upgrade?: Upgrade;
+  /** How long an upgrade may take, in milliseconds. Default 10000 (10 s). */
+  upgradeTimeout?: number;
   /** Stream limits and timeouts; see `StreamConfigOptions` for the defaults. */
   config?: StreamConfigOptions;
   /**
@@ -72,6 +84,23 @@ export interface ReactorOptions<M> extends AdmissionOptions {
    */
   idleTimeout?: number;
   /**
+   * A handshake deadline, in milliseconds: a peer that has not been marked ready
+   * (`reactor.ready(peer)`) this long after it connected is disconnected with reason
+   * `handshake-timeout`. 0 turns it off. Default 0 (off: only the application knows when its
+   * handshake is done). Bitcoin Core gives `version`/`verack` 60000 (60 s).
+   */
+  handshakeTimeout?: number;
+  /**
+   * The initial state of each accepted peer (see `Reactor.state`), made as it becomes a peer,
+   * before its `accepted` event. Default: none (`undefined`). Outbound peers get theirs from
+   * `connect(target, { state })`.
+   */
+  acceptState?: (info: {
+    readonly peer: PeerId;
+    readonly remoteAddress: string;
+    readonly localAddress: string;
+  }) => S;
+  /**
    * Emit `outbound-telemetry` events: after each flush of a peer whose send buffer changed, its
    * free and queued bytes and the change since the previous such event. Default `false`.
    */
@@ -81,9 +110,11 @@ export interface ReactorOptions<M> extends AdmissionOptions {
 }
 
 /** Options of {@link Reactor.connect}. */
-export interface ConnectCommandOptions {
+export interface ConnectCommandOptions<S = unknown> {
   /** Cancels the attempt; the promise rejects with `ERR_ABORTED` and `connect-failed` is emitted. */
   signal?: AbortSignal;
+  /** The new peer's initial state (see `Reactor.state`), set before its `connected` event. */
+  state?: S;
 }
 
 /** Options of {@link Reactor.shutdown}. */

@@ -76,6 +76,8 @@ const REMOTE_ENDED = 16;
 const REPORTED = 32;
 /** The peer connected to us. */
 const INBOUND = 64;
+/** Marked ready (`Reactor.ready`): the handshake deadline no longer applies. */
+const READY = 128;
 
 /**
  * One connection the reactor manages, and its state machine: it is the connection's handler
@@ -86,6 +88,8 @@ const INBOUND = 64;
 export class Peer<M> implements ConnectionHandler {
   state: PeerState = 'open';
   private flags: number;
+  /** The application's per-peer state (`Reactor.state`); `undefined` when none was set. */
+  slot: unknown;
   /** The transport closed while input was held back; report once it is delivered. */
   private closedWith: Error | null | undefined;
   /** When we ended our side (ms; `undefined` before): the remote gets `txTimeout` to end its own. */
@@ -516,7 +520,11 @@ export class Peer<M> implements ConnectionHandler {
       const code = 'error' in reason ? codeOf(reason.error) : undefined;
       host.log.write('debug', { peer: this.id, reason: reason.kind, code }, 'disconnected');
     }
-    host.emit({ type: 'disconnected', peer: this.id, reason });
+    host.emit(
+      this.slot === undefined
+        ? { type: 'disconnected', peer: this.id, reason }
+        : { type: 'disconnected', peer: this.id, reason, state: this.slot },
+    );
   }
 
   /** Stops taking messages; flushes what is queued, then ends the connection. */
@@ -610,7 +618,30 @@ export class Peer<M> implements ConnectionHandler {
       txBufferCapacity: s?.txCapacity ?? 0,
       paused: this.paused,
       blocked: this.blocked,
+      ready: this.ready,
+      ...(this.slot === undefined ? {} : { state: this.slot }),
     };
+  }
+
+  /** Marked ready with `Reactor.ready`. */
+  get ready(): boolean {
+    return this.has(READY);
+  }
+
+  /** Marks the peer ready: its handshake deadline no longer applies. */
+  markReady(): void {
+    this.set(READY, true);
+  }
+
+  /**
+   * Housekeeping with a handshake deadline: drops the peer (reason `handshake-timeout`) when it
+   * was not marked ready within `timeout` ms of connecting.
+   */
+  checkHandshake(now: number, timeout: number): void {
+    if (this.state !== 'open' || this.has(READY) || now - this.connectedAt < timeout) return;
+    const log = this.host.log;
+    if (log.enabled) log.write('debug', { peer: this.id }, 'handshake timeout');
+    this.drop({ kind: 'handshake-timeout' }, 'close');
   }
 }
 

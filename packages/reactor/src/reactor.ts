@@ -33,6 +33,7 @@ import type {
   ShutdownOptions,
 } from './options.js';
 import { Peer, type PeerHost, type Totals } from './peer.js';
+import { runUpgrade, type Upgrade, type UpgradeInfo } from './upgrade.js';
 import {
   bannedError,
   flushTimeoutOf,
@@ -62,7 +63,7 @@ let nextPeerId = 1;
  * transport refuses a message (`'full'`, and a `send-buffer-full` event handing it back);
  * {@link drained} tells the sender when to go on, so messages are never resent out of order.
  */
-export class Reactor<M> {
+export class Reactor<M, S = undefined> {
   /** The resolved stream configuration shared by every peer. */
   readonly config: StreamConfig;
   private readonly transport: Transport;
@@ -72,6 +73,11 @@ export class Reactor<M> {
   private readonly log: Log;
   /** Makes each peer's codec, when the reactor was given a factory. */
   private readonly factory: CodecFactory<M> | undefined;
+  /** The connection upgrade, if any, and its deadline in ms. */
+  private readonly upgrade: Upgrade | undefined;
+  private readonly upgradeTimeout: number;
+  /** Upgrades in progress: shutdown aborts them. */
+  private readonly upgrades = new Set<AbortController>();
 
   private readonly peers = new Map<PeerId, Peer<M>>();
   /** The peer `send` found last: a run of sends to one peer skips the map lookup. */
@@ -84,6 +90,9 @@ export class Reactor<M> {
   /** Counters of peers already gone, so that `stats().totals` covers the reactor's whole life. */
   private readonly departed: Totals = { bytesIn: 0, bytesOut: 0, messagesIn: 0, messagesOut: 0 };
   private readonly admission: Admission;
+  private readonly acceptState: ReactorOptions<M, S>['acceptState'];
+  /** See `ReactorOptions.handshakeTimeout` (ms; 0: off). */
+  private readonly handshakeTimeout: number;
   private readonly maxOutbound: number;
   /** Outbound peers connected now (pending connects are in `connects`). */
   private outboundCount = 0;
@@ -117,8 +126,9 @@ export class Reactor<M> {
   private shutdownPromise: Promise<void> | undefined;
   private closedAll: (() => void) | undefined;
 
-  constructor(options: ReactorOptions<M>) {
-    checkReactorOptions(options);
+  constructor(options: ReactorOptions<M, S>) {
+    const unchecked: unknown = options;
+    checkReactorOptions(unchecked);
     this.transport = options.transport;
     const codec = options.codec;
     this.factory = isCodecFactory(codec) ? codec : undefined;
@@ -128,6 +138,8 @@ export class Reactor<M> {
     this.maxInbound = positiveInt('maxInbound', options.maxInbound ?? 1024, true);
     this.acceptGate = options.acceptGate;
     this.admission = new Admission(options);
+    this.acceptState = options.acceptState;
+    this.handshakeTimeout = nonNegative('handshakeTimeout', options.handshakeTimeout ?? 0);
     this.maxOutbound = positiveInt(
       'maxOutbound',
       options.maxOutbound ?? Number.POSITIVE_INFINITY,
@@ -142,6 +154,8 @@ export class Reactor<M> {
     const log = new Log(options.logger, options.name);
     this.log = log;
     this.connects = new Connects(this.transport, config.connectTimeout);
+    this.upgrade = options.upgrade;
+    this.upgradeTimeout = positiveInt('upgradeTimeout', options.upgradeTimeout ?? 10_000);
     const queue = new EventQueue<M>(
       capacity,
       clock,
@@ -182,6 +196,7 @@ export class Reactor<M> {
           config.txTimeout / 4,
           config.messageTimeout > 0 ? config.messageTimeout / 4 : 1000,
           this.idleTimeout > 0 ? this.idleTimeout / 4 : 1000,
+          this.handshakeTimeout > 0 ? this.handshakeTimeout / 4 : 1000,
         ),
       );
     this.shrinkEvery = interval('shrinkInterval', options.shrinkInterval ?? 30_000);
@@ -268,7 +283,7 @@ export class Reactor<M> {
    * promise never causes an unhandled rejection if you ignore it). The attempt fails with
    * `ERR_CONNECT_TIMEOUT` after `connectTimeout`, and with `ERR_ABORTED` when `signal` aborts.
    */
-  connect(target: string, options: ConnectCommandOptions = {}): Promise<PeerId> {
+  connect(target: string, options: ConnectCommandOptions<S> = {}): Promise<PeerId> {
     let promise: Promise<PeerId>;
     try {
       if (typeof target !== 'string') throw invalidArgument('target', 'an address string', target);
@@ -277,7 +292,7 @@ export class Reactor<M> {
       if (signal !== undefined && !(signal instanceof AbortSignal)) {
         throw invalidArgument('options.signal', 'an AbortSignal or undefined', signal);
       }
-      promise = this.startConnect(target, signal);
+      promise = this.startConnect(target, signal, options.state);
     } catch (error) {
       promise = Promise.reject(error);
     }
@@ -285,7 +300,11 @@ export class Reactor<M> {
     return promise;
   }
 
-  private async startConnect(target: string, signal: AbortSignal | undefined): Promise<PeerId> {
+  private async startConnect(
+    target: string,
+    signal: AbortSignal | undefined,
+    state: S | undefined,
+  ): Promise<PeerId> {
     let conn: Connection;
     try {
       if (this.stopping) throw shutdownError();
@@ -301,6 +320,9 @@ export class Reactor<M> {
         conn.close(); // a name that resolved to a banned address
         throw bannedError(`${target} (${conn.remoteAddress})`);
       }
+      if (this.upgrade !== undefined) {
+        conn = await this.runUpgrade(conn, { direction: 'outbound', target }, signal);
+      }
     } catch (error) {
       if (this.log.enabled) {
         this.log.write('debug', { target, code: codeOf(error) }, 'connect failed');
@@ -311,6 +333,7 @@ export class Reactor<M> {
     let peer: Peer<M>;
     try {
       peer = this.addPeer(conn, false, target);
+      peer.slot = state;
     } catch (error) {
       conn.close();
       if (this.log.enabled) {
@@ -435,6 +458,34 @@ export class Reactor<M> {
   }
 
   /**
+   * The application's state of `peer` (set with `connect(target, { state })`, the `acceptState`
+   * option, or {@link setState}), or `undefined` for an unknown peer or one without state. The
+   * `disconnected` event carries the last state, since the peer is gone by then.
+   */
+  state(peer: PeerId): S | undefined {
+    return this.peers.get(peer)?.slot as S | undefined;
+  }
+
+  /** Sets `peer`'s state; returns whether the peer is connected (else nothing is set). */
+  setState(peer: PeerId, state: S): boolean {
+    const p = this.peers.get(peer);
+    if (p === undefined || p.state !== 'open') return false;
+    p.slot = state;
+    return true;
+  }
+
+  /**
+   * Marks `peer` ready: its handshake is done, and `handshakeTimeout` no longer applies to it.
+   * Returns whether the peer is connected. Idempotent.
+   */
+  ready(peer: PeerId): boolean {
+    const p = this.peers.get(peer);
+    if (p === undefined || p.state !== 'open') return false;
+    p.markReady();
+    return true;
+  }
+
+  /**
    * Bans `target` for `ms` milliseconds (default 86400000, 24 h, Bitcoin Core's default ban time;
    * `Infinity`: until `unban`): an IP address (`203.0.113.7`, `2001:db8::1`), a prefix
    * (`203.0.113.0/24`, `2001:db8::/32`), or a host name on transports without IPs. Every
@@ -508,6 +559,7 @@ export class Reactor<M> {
     if (this.log.enabled) this.log.write('debug', { peers: this.peers.size }, 'shutting down');
     const listeners = this.listeners.splice(0);
     this.connects.abortAll(shutdownError());
+    for (const upgrade of this.upgrades) upgrade.abort(shutdownError());
     for (const p of [...this.peers.values()]) p.disconnect({ kind: 'requested' });
     await Promise.allSettled(listeners.map((l) => l.close()));
     if (this.closing.size > 0) {
@@ -564,10 +616,11 @@ export class Reactor<M> {
    * stop(); // removes this listener only
    * ```
    */
-  onEvent(handler: (event: ReactorEvent<M>) => void, onMessage?: MessageHandler<M>): () => void {
+  onEvent(handler: (event: ReactorEvent<M, S>) => void, onMessage?: MessageHandler<M>): () => void {
     checkFunction('handler', handler);
     checkFunction('onMessage', onMessage, true);
-    return this.queue.addListener(handler, onMessage);
+    // The queue carries states as `unknown`; they are the `S` this reactor was given.
+    return this.queue.addListener(handler as (event: ReactorEvent<M>) => void, onMessage);
   }
 
   /**
@@ -578,8 +631,8 @@ export class Reactor<M> {
    * or `return()`) unsubscribes it. Ends after shutdown once every queued event was consumed.
    * Several `next()` calls may wait at once; they settle in order.
    */
-  events(): AsyncIterableIterator<ReactorEvent<M>> {
-    return this.queue.iterator();
+  events(): AsyncIterableIterator<ReactorEvent<M, S>> {
+    return this.queue.iterator() as AsyncIterableIterator<ReactorEvent<M, S>>;
   }
 
   /** Same as {@link events}. */
@@ -614,12 +667,48 @@ export class Reactor<M> {
       this.refuse(conn, reason);
       return;
     }
+    if (this.upgrade !== undefined) {
+      // The upgrade counts against `maxInbound` while it runs: handshakes cannot pile up.
+      this.inboundCount++;
+      this.runUpgrade(conn, { direction: 'inbound' }, undefined).then(
+        (upgraded) => {
+          this.inboundCount--;
+          if (this.stopping) upgraded.close();
+          else this.admit(upgraded);
+        },
+        (error: Error) => {
+          this.inboundCount--;
+          this.listenError(conn.localAddress, error);
+        },
+      );
+      return;
+    }
+    this.admit(conn);
+  }
+
+  /** Makes an accepted (and upgraded) connection a peer. */
+  private admit(conn: Connection): void {
     let peer: Peer<M>;
     try {
       peer = this.addPeer(conn, true);
     } catch (error) {
       this.refuse(conn, 'codec', codeOf(error as Error));
       return;
+    }
+    if (this.acceptState !== undefined) {
+      try {
+        peer.slot = this.acceptState({
+          peer: peer.id,
+          remoteAddress: conn.remoteAddress,
+          localAddress: conn.localAddress,
+        });
+      } catch (error) {
+        // The application's bug: the peer starts without state; the error surfaces as an
+        // uncaught exception, as a throwing event listener's does.
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
     }
     if (this.log.enabled)
       this.log.write('debug', { peer: peer.id, remote: conn.remoteAddress }, 'accepted');
@@ -678,6 +767,24 @@ export class Reactor<M> {
       );
     }
     if (this.admission.isBanned(target, this.clock())) throw bannedError(target);
+  }
+
+  /** Runs the connection upgrade on `conn`; shutdown (and `signal`) abort it. */
+  private async runUpgrade(
+    conn: Connection,
+    info: UpgradeInfo,
+    signal: AbortSignal | undefined,
+  ): Promise<Connection> {
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    this.upgrades.add(controller);
+    try {
+      return await runUpgrade(conn, this.upgrade!, info, this.upgradeTimeout, controller.signal);
+    } finally {
+      this.upgrades.delete(controller);
+      signal?.removeEventListener('abort', onAbort);
+    }
   }
 
   private listenError(address: string, error: Error): void {
@@ -791,10 +898,10 @@ export class Reactor<M> {
   }
 
   /** A snapshot of one peer, or `undefined` when it is not connected. */
-  peerStats(peer: PeerId): PeerStats | undefined {
+  peerStats(peer: PeerId): PeerStats<S> | undefined {
     const p = this.peers.get(peer);
     if (p === undefined) checkPeer(peer);
-    return p?.describe(this.clock());
+    return p?.describe(this.clock()) as PeerStats<S> | undefined;
   }
 
   // ------------------------------------------------------------------ housekeeping
@@ -804,6 +911,8 @@ export class Reactor<M> {
     for (const p of this.peers.values()) p.checkStale(now);
     const idle = this.idleTimeout;
     if (idle > 0) for (const p of this.peers.values()) p.checkIdle(now, idle);
+    const handshake = this.handshakeTimeout;
+    if (handshake > 0) for (const p of this.peers.values()) p.checkHandshake(now, handshake);
     for (const p of this.closing) p.checkClosing(now);
     this.sinceShrink += this.tickMs;
     if (this.sinceShrink >= this.shrinkEvery) {
