@@ -35,7 +35,8 @@ import type {
   ReactorTimers,
   ShutdownOptions,
 } from './options.js';
-import { Peer, type PeerHost, type Totals } from './peer.js';
+import { Peer } from './peer.js';
+import type { PeerHost, Totals } from './peer-host.js';
 import { runUpgrade, type Upgrade, type UpgradeInfo } from './upgrade.js';
 import {
   bannedError,
