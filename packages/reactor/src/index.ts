@@ -30,6 +30,8 @@ export {
 export type { Logger } from './log.js';
 export type {
   ConnectCommandOptions,
+  DrainedOptions,
+  ListenOptions,
   ReactorOptions,
   ReactorTimers,
   ShutdownOptions,

@@ -117,8 +117,31 @@ export interface ConnectCommandOptions<S = unknown> {
   state?: S;
 }
 
+/** Options of {@link Reactor.listen}. */
+export interface ListenOptions {
+  /**
+   * Cancels the binding: the promise rejects with `ERR_ABORTED` (the signal's reason as cause)
+   * and every address bound so far is closed.
+   */
+  signal?: AbortSignal;
+}
+
+/** Options of {@link Reactor.drained}. */
+export interface DrainedOptions {
+  /**
+   * Stops waiting: the promise rejects with `ERR_ABORTED` (the signal's reason as cause). The
+   * peer is not affected.
+   */
+  signal?: AbortSignal;
+}
+
 /** Options of {@link Reactor.shutdown}. */
 export interface ShutdownOptions {
+  /**
+   * Cuts the flush short: on abort, every connection still flushing is closed at once and the
+   * shutdown completes. An already aborted signal closes everything without flushing.
+   */
+  signal?: AbortSignal;
   /**
    * How long to keep flushing queued data before closing every connection, in milliseconds, from
    * 0 to 2^31 − 1. Default 1000. Use 0 to close at once, `Infinity` to flush until done (a peer

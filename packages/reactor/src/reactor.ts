@@ -10,6 +10,7 @@ import {
   type StreamConfig,
   type Transport,
 } from '@peerlink/stream';
+import { abortedError, checkSignal, untilAborted } from './abort.js';
 import { Admission, type Ban, type EvictionCandidate, type RefusalReason } from './admission.js';
 import { checkFunction, checkObject, checkPeer, checkReactorOptions } from './args.js';
 import { type CodecFactory, checkCodec, createCodec, isCodecFactory } from './codec-factory.js';
@@ -28,6 +29,8 @@ import type {
 import { Log } from './log.js';
 import type {
   ConnectCommandOptions,
+  DrainedOptions,
+  ListenOptions,
   ReactorOptions,
   ReactorTimers,
   ShutdownOptions,
@@ -127,6 +130,10 @@ export class Reactor<M, S = undefined> {
   /** Set when `shutdown()` is called: from then on every new command fails with `ERR_SHUTDOWN`. */
   private stopping = false;
   private shutdownPromise: Promise<void> | undefined;
+  /** `shutdown`'s `signal`, which cuts its flush short. */
+  private shutdownSignal: AbortSignal | undefined;
+  /** `unref()` was called: listeners do not keep the process alive. */
+  private unrefd = false;
   private closedAll: (() => void) | undefined;
 
   constructor(options: ReactorOptions<M, S>) {
@@ -231,8 +238,14 @@ export class Reactor<M, S = undefined> {
    * addresses, in order. If any fails (for example `EADDRINUSE`), the ones opened are closed and
    * the promise rejects with `ERR_LISTEN_FAILED` naming the address, the transport error as cause.
    */
-  async listen(addresses: string | readonly string[]): Promise<string[]> {
+  async listen(
+    addresses: string | readonly string[],
+    options: ListenOptions = {},
+  ): Promise<string[]> {
     this.assertRunning();
+    checkObject('options', options);
+    const signal = checkSignal('options.signal', options.signal);
+    if (signal?.aborted) throw abortedError('listen', signal);
     const list =
       typeof addresses === 'string'
         ? [addresses]
@@ -247,15 +260,23 @@ export class Reactor<M, S = undefined> {
       for (const address of list) {
         // Accept failures name the bound address (the real port, not `:0`) once it is known.
         let bound = address;
-        const listener = await this.transport.listen(address, {
-          onConnection: (conn) => this.accept(conn),
-          onError: (error) => this.listenError(bound, error),
-        });
+        const listener = await untilAborted(
+          Promise.resolve(
+            this.transport.listen(address, {
+              onConnection: (conn) => this.accept(conn),
+              onError: (error) => this.listenError(bound, error),
+            }),
+          ),
+          signal,
+          'listen',
+          (late) => void late.close(),
+        );
         bound = listener.address;
         opened.push(listener);
       }
     } catch (cause) {
       await Promise.allSettled(opened.map((l) => l.close()));
+      if (PeerlinkError.isInstance(cause) && cause.code === ReactorErrorCodes.ABORTED) throw cause;
       const address = list[opened.length];
       if (PeerlinkError.isInstance(cause) && cause.code === ErrorCodes.INVALID_ARGUMENT)
         throw cause;
@@ -269,10 +290,30 @@ export class Reactor<M, S = undefined> {
       await Promise.allSettled(opened.map((l) => l.close()));
       throw shutdownError();
     }
+    if (this.unrefd) for (const l of opened) l.unref?.();
     this.listeners.push(...opened);
     if (this.log.enabled)
       this.log.write('debug', { addresses: opened.map((l) => l.address) }, 'listening');
     return opened.map((l) => l.address);
+  }
+
+  /**
+   * Lets the process exit while the reactor listens, as `net.Server.unref()` does: its listeners
+   * (now and later ones) no longer keep the event loop alive. Open connections still do, as open
+   * sockets do in Node; the reactor's own timers never do. Needs a transport whose listeners have
+   * `unref` (TCP and TLS do; others are left as they are). Returns the reactor.
+   */
+  unref(): this {
+    this.unrefd = true;
+    for (const l of this.listeners) l.unref?.();
+    return this;
+  }
+
+  /** Undoes {@link unref}: listening keeps the process alive again (the default). */
+  ref(): this {
+    this.unrefd = false;
+    for (const l of this.listeners) l.ref?.();
+    return this;
   }
 
   /** The bound addresses of every listener. */
@@ -415,14 +456,21 @@ export class Reactor<M, S = undefined> {
    * caller waits (a shutdown disconnects every peer). Ignoring the promise never causes an
    * unhandled rejection.
    */
-  drained(peer: PeerId): Promise<void> {
+  drained(peer: PeerId, options: DrainedOptions = {}): Promise<void> {
     const p = this.peers.get(peer);
-    const promise =
-      typeof peer !== 'number'
-        ? Promise.reject(invalidArgument('peer', 'a peer id (a number)', peer))
-        : p === undefined || p.state !== 'open'
-          ? Promise.reject(noSuchPeer(peer))
-          : p.drained();
+    let promise: Promise<void>;
+    try {
+      checkObject('options', options);
+      const signal = checkSignal('options.signal', options.signal);
+      promise =
+        typeof peer !== 'number'
+          ? Promise.reject(invalidArgument('peer', 'a peer id (a number)', peer))
+          : p === undefined || p.state !== 'open'
+            ? Promise.reject(noSuchPeer(peer))
+            : untilAborted(p.drained(), signal, `drained(${peer})`);
+    } catch (error) {
+      promise = Promise.reject(error);
+    }
     promise.catch(noop);
     return promise;
   }
@@ -553,6 +601,7 @@ export class Reactor<M, S = undefined> {
       let flushTimeout: number;
       try {
         flushTimeout = flushTimeoutOf(options);
+        this.shutdownSignal = checkSignal('options.signal', options.signal);
       } catch (error) {
         return Promise.reject(error);
       }
@@ -574,16 +623,26 @@ export class Reactor<M, S = undefined> {
       const allClosed = new Promise<void>((resolve) => {
         this.closedAll = resolve;
       });
+      // `options.signal` cuts the flush short: what is left is closed at once.
+      const signal = this.shutdownSignal;
+      let onAbort: (() => void) | undefined;
+      const aborted = new Promise<void>((resolve) => {
+        onAbort = () => resolve();
+        if (signal?.aborted) resolve();
+        else signal?.addEventListener('abort', onAbort, { once: true });
+      });
       if (flushTimeout === Number.POSITIVE_INFINITY) {
-        await allClosed; // housekeeping still resets a peer whose data stops leaving (txTimeout)
+        // Housekeeping still resets a peer whose data stops leaving (txTimeout).
+        await Promise.race([allClosed, aborted]);
       } else {
         let timer: ReturnType<typeof setTimeout> | undefined;
         const timedOut = new Promise<void>((resolve) => {
           timer = setTimeout(resolve, flushTimeout);
         });
-        await Promise.race([allClosed, timedOut]);
+        await Promise.race([allClosed, timedOut, aborted]);
         clearTimeout(timer);
       }
+      if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
       this.closedAll = undefined;
       // Out of time: close the rest at once, and forget them without waiting for the transport.
       for (const p of [...this.closing]) p.closeNow();

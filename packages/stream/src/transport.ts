@@ -115,6 +115,13 @@ export interface Listener {
   readonly address: string;
   /** Stops accepting; connections already accepted are not affected. Idempotent. */
   close(): Promise<void>;
+  /**
+   * Optional: the listener no longer keeps the process alive (as `net.Server.unref()`); used by
+   * `Reactor.unref()`. Transports without such a notion leave it out.
+   */
+  unref?(): void;
+  /** Optional: undoes {@link unref}. */
+  ref?(): void;
 }
 
 /** Options for {@link Transport.connect}. */

@@ -267,6 +267,16 @@ class TcpListener implements Listener {
     }
     return Promise.resolve();
   }
+
+  /** The listener no longer keeps the process alive (`net.Server.unref`). */
+  unref(): void {
+    this.#server.unref();
+  }
+
+  /** Undoes {@link unref}. */
+  ref(): void {
+    this.#server.ref();
+  }
 }
 
 /** Turns keep-alive on for `socket` when it is a TCP socket and a delay is set. */

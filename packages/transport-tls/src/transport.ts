@@ -183,6 +183,8 @@ export function tlsTransport(options: TlsTransportOptions = {}): Transport {
             }
             return Promise.resolve();
           },
+          unref: () => void server.unref(),
+          ref: () => void server.ref(),
         });
       });
     });
