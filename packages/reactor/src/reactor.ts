@@ -82,6 +82,8 @@ export class Reactor<M, S = undefined> {
   private readonly upgradeTimeout: number;
   /** Upgrades in progress: shutdown aborts them. */
   private readonly upgrades = new Set<AbortController>();
+  /** Outbound connections still upgrading: they count against `maxOutbound`. */
+  private outboundUpgrading = 0;
 
   private readonly peers = new Map<PeerId, Peer<M>>();
   /** The peer `send` found last: a run of sends to one peer skips the map lookup. */
@@ -363,7 +365,12 @@ export class Reactor<M, S = undefined> {
         throw bannedError(`${target} (${conn.remoteAddress})`);
       }
       if (this.upgrade !== undefined) {
-        conn = await this.runUpgrade(conn, { direction: 'outbound', target }, signal);
+        this.outboundUpgrading++;
+        try {
+          conn = await this.runUpgrade(conn, { direction: 'outbound', target }, signal);
+        } finally {
+          this.outboundUpgrading--;
+        }
       }
     } catch (error) {
       if (this.log.enabled) {
@@ -820,7 +827,7 @@ export class Reactor<M, S = undefined> {
 
   /** Refuses an outbound connect over `maxOutbound` or to a banned address. */
   private checkOutbound(target: string): void {
-    if (this.outboundCount + this.connects.size >= this.maxOutbound) {
+    if (this.outboundCount + this.connects.size + this.outboundUpgrading >= this.maxOutbound) {
       throw new PeerlinkError(
         ReactorErrorCodes.OUTBOUND_LIMIT,
         `connect to ${target}: ${this.maxOutbound} outbound connections already (maxOutbound)`,

@@ -10,10 +10,17 @@ afterEach(async () => {
   await Promise.all(reactors.splice(0).map((r) => r.shutdown({ flushTimeout: 0 })));
 });
 
-function reactor(network: MemoryNetwork, host: string, upgrade?: Upgrade, upgradeTimeout?: number) {
+function reactor(
+  network: MemoryNetwork,
+  host: string,
+  upgrade?: Upgrade,
+  upgradeTimeout?: number,
+  maxOutbound?: number,
+) {
   const r = new Reactor({
     codec,
     transport: network.transport(host),
+    ...(maxOutbound === undefined ? {} : { maxOutbound }),
     ...(upgrade === undefined ? {} : { upgrade }),
     ...(upgradeTimeout === undefined ? {} : { upgradeTimeout }),
   });
@@ -95,5 +102,30 @@ describe('connection upgrades', () => {
     });
     await client.events.waitFor(isType('disconnected', peer));
     expect(server.events.events.filter(isType('accepted'))).toHaveLength(0);
+  });
+
+  it('count against `maxOutbound` while they run', async () => {
+    const network = new MemoryNetwork({ seed: 7 });
+    let release: () => void = () => {};
+    let started: () => void = () => {};
+    const upgradeStarted = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    const upgrading: Upgrade = async () => {
+      started();
+      await new Promise<void>((resolve) => {
+        release = resolve;
+      });
+    };
+    const server = reactor(network, 'server');
+    const [address] = await server.reactor.listen('server:0');
+    const client = reactor(network, 'client', upgrading, undefined, 1);
+    const first = client.reactor.connect(address!);
+    await upgradeStarted;
+    await expect(client.reactor.connect(address!)).rejects.toMatchObject({
+      code: 'ERR_OUTBOUND_LIMIT',
+    });
+    release();
+    await expect(first).resolves.toBeGreaterThan(0);
   });
 });
