@@ -29,6 +29,12 @@ export interface PeerHost<M> {
   deliver(peer: PeerId, message: M, size: number): boolean;
   /** Whether the event queue is at capacity. */
   eventQueueFull(): boolean;
+  /** Bytes a peer may deliver per turn of the event loop (`Infinity`: no budget). */
+  readonly readBudget: number;
+  /** The current turn of the event loop, as a counter (starts the turn's end if need be). */
+  readTurn(): number;
+  /** The peer spent its read budget and paused: call its `budgetRenewed` at the turn's end. */
+  budgetSpent(peer: Peer<M>): void;
   /** The peer stopped reading until the event queue has room; it is resumed with `resume`. */
   paused(peer: Peer<M>): void;
   /** The peer no longer waits for room in the event queue. */

@@ -30,6 +30,8 @@ const REPORTED = 32;
 const INBOUND = 64;
 /** Marked ready (`Reactor.ready`): the handshake deadline no longer applies. */
 const READY = 128;
+/** Reading paused until the next turn of the event loop: the read budget of this one is spent. */
+const BUDGET = 256;
 
 /**
  * One connection the reactor manages, and its state machine: it is the connection's handler
@@ -65,6 +67,9 @@ export class Peer<M> implements ConnectionHandler {
   messagesOut = 0;
   /** Queued bytes as of the last telemetry event. */
   private reportedQueued = 0;
+  /** Bytes delivered in read turn {@link readTurn} (see `PeerHost.readBudget`). */
+  private turnBytes = 0;
+  private readTurn = -1;
 
   /** The stream, made on first use: an idle peer that never sends nor receives has none. */
   private s: MessageStream<M> | undefined;
@@ -126,19 +131,22 @@ export class Peer<M> implements ConnectionHandler {
   onData(chunk: Uint8Array): void {
     if (this.state !== 'open') return;
     this.bytesIn += chunk.length;
+    const host = this.host;
     // The last guard at the transport boundary: nothing thrown on the receive path may escape
     // into the transport's callback (a socket listener); it ends this peer only.
     try {
       const stream = this.stream;
-      const now = this.host.turnClock();
+      const now = host.turnClock();
       this.lastRx = now;
-      const error = stream.handleData(chunk, this.sink, now);
+      // A transport whose chunks are never reused lets a codec keep views of them, uncopied.
+      const error = stream.handleData(chunk, this.sink, now, this.conn.stableChunks === true);
       if (error !== undefined) this.violation(error);
-      else if (this.state === 'open' && (stream.hasBufferedInput || this.host.eventQueueFull())) {
+      else if (this.state === 'open' && (stream.hasBufferedInput || host.eventQueueFull())) {
         // Held-back input, or a full queue even though the last message ended with the chunk
         // (nothing held back): either way, no more input until the consumer catches up.
         this.pause();
       }
+      if (host.readBudget !== Number.POSITIVE_INFINITY) this.spend(chunk.length);
     } catch (cause) {
       this.receiveThrew(cause);
     }
@@ -193,6 +201,28 @@ export class Peer<M> implements ConnectionHandler {
 
   // ------------------------------------------------------------------ reading
 
+  /** Counts `n` bytes against this turn's read budget; pauses reading once it is spent. */
+  private spend(n: number): void {
+    const host = this.host;
+    const turn = host.readTurn();
+    if (this.readTurn !== turn) {
+      this.readTurn = turn;
+      this.turnBytes = 0;
+    }
+    this.turnBytes += n;
+    if (this.turnBytes < host.readBudget || this.state !== 'open' || this.has(BUDGET)) return;
+    this.set(BUDGET, true);
+    host.budgetSpent(this);
+    this.conn.pause();
+  }
+
+  /** A new turn of the event loop: reads on, unless paused for the event queue meanwhile. */
+  budgetRenewed(): void {
+    this.set(BUDGET, false);
+    this.turnBytes = 0;
+    if (this.state === 'open' && !this.paused) this.conn.resume();
+  }
+
   /** Stops reading until the event queue has room (the host calls {@link resume} then). */
   private pause(): void {
     if (this.paused) return;
@@ -216,7 +246,7 @@ export class Peer<M> implements ConnectionHandler {
       else if (stream.hasBufferedInput || this.host.eventQueueFull()) this.pause();
       else if (this.closedWith !== undefined) this.transportClosed(this.closedWith ?? undefined);
       else if (this.has(REMOTE_ENDED)) this.endOfStream();
-      else this.conn.resume();
+      else if (!this.has(BUDGET)) this.conn.resume(); // else at the turn's end
     } catch (cause) {
       this.receiveThrew(cause);
     }

@@ -53,6 +53,15 @@ import {
 let nextPeerId = 1;
 
 /**
+ * Runs `callback` at the end of this turn of the event loop, after its I/O (`setImmediate` in
+ * Node; a zero-delay timer where there is none, as in browsers).
+ */
+const nextTurn: (callback: () => void) => void =
+  typeof setImmediate === 'function'
+    ? (callback) => setImmediate(callback)
+    : (callback) => setTimeout(callback, 0);
+
+/**
  * The peer manager: listens, connects, tracks peers, frames messages through a
  * `MessageStream` per connection, and reports everything as {@link ReactorEvent}s.
  *
@@ -118,6 +127,18 @@ export class Reactor<M, S = undefined> {
   private turnNowValid = false;
   private readonly expireTurnNow = () => {
     this.turnNowValid = false;
+  };
+  /** Turns of the event loop in which peers read (see `ReactorOptions.readBudget`). */
+  private readTurn = 0;
+  private readTurnEnding = false;
+  /** Peers paused for the rest of this turn: their read budget is spent. */
+  private budgetPaused: Peer<M>[] = [];
+  private readonly endReadTurn = () => {
+    this.readTurnEnding = false;
+    this.readTurn++;
+    const list = this.budgetPaused;
+    this.budgetPaused = [];
+    for (let i = 0; i < list.length; i++) list[i]!.budgetRenewed();
   };
 
   private readonly stopHousekeeping: () => void;
@@ -190,6 +211,18 @@ export class Reactor<M, S = undefined> {
       },
       deliver: queue.deliver,
       eventQueueFull: () => queue.full,
+      readBudget:
+        timers === undefined
+          ? positiveInt('readBudget', options.readBudget ?? 262_144, true)
+          : Number.POSITIVE_INFINITY,
+      readTurn: () => {
+        if (!this.readTurnEnding) {
+          this.readTurnEnding = true;
+          nextTurn(this.endReadTurn);
+        }
+        return this.readTurn;
+      },
+      budgetSpent: (p) => this.budgetPaused.push(p),
       paused: (p) => queue.pause(p),
       unpaused: (p) => queue.unpause(p),
       scheduleFlush: (p) => this.scheduleFlush(p),

@@ -57,6 +57,12 @@ export interface Connection {
   /** The local address, in the same form. */
   readonly localAddress: string;
   /**
+   * Optional: `true` when the adapter never reuses the memory of a chunk it passed to
+   * {@link ConnectionHandler.onData} (Node's `'data'` chunks are fresh memory each), so the owner
+   * may keep views of it without a copy. Absent or `false`: a chunk is valid only during the call.
+   */
+  readonly stableChunks?: boolean;
+  /**
    * Attaches the handler and starts delivering events. Called once; nothing is delivered before
    * it. Events that happened before it (an error, the remote closing) are reported through the
    * handler as soon as it is attached, possibly during this call. A second call throws a

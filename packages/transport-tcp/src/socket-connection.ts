@@ -112,6 +112,8 @@ const NEED_DRAIN = 64;
 const CLOSING = 128;
 /** A handler call is under way (a close it causes is reported after it, never inside it). */
 const IN_HANDLER = 256;
+/** A `net.Socket` read through `'data'`: its chunks are fresh memory, never reused. */
+const STABLE_CHUNKS = 512;
 
 // The addresses an idle connection keeps: a canonical IPv4 host packed into an integer (no string
 // kept), or the host string, with a port; or, with port `WHOLE`, an address given whole.
@@ -204,6 +206,11 @@ class SocketConnection implements Connection {
 
   get localAddress(): string {
     return formatEndpoint(this.localHost, this.localPort);
+  }
+
+  /** See `Connection.stableChunks`: only for the TCP sockets this package reads via `'data'`. */
+  get stableChunks(): boolean {
+    return (this.state & STABLE_CHUNKS) !== 0;
   }
 
   start(handler: ConnectionHandler): void {
@@ -435,6 +442,7 @@ export function wrapSocket(
   options: SocketConnectionOptions,
   usesOnread: boolean,
   requireRemote = false,
+  stableChunks = false,
 ): Connection | undefined {
   const remote: Endpoint | undefined =
     options.remoteAddress === undefined ? endpointOf(socket, true) : [options.remoteAddress, WHOLE];
@@ -442,6 +450,7 @@ export function wrapSocket(
   const local: Endpoint | undefined =
     options.localAddress === undefined ? endpointOf(socket, false) : [options.localAddress, WHOLE];
   const conn = new SocketConnection(socket, options, usesOnread);
+  if (stableChunks && !usesOnread) conn.state |= STABLE_CHUNKS;
   if (remote !== undefined) [conn.remoteHost, conn.remotePort] = remote;
   if (local !== undefined) [conn.localHost, conn.localPort] = local;
   return conn;

@@ -237,13 +237,18 @@ export function directConnector(options: DirectConnectorOptions = {}): Connector
  * remote address; without one, `undefined`). The transport's own placeholder `'error'` listener
  * goes once the connection's is on (a socket always has one).
  */
-function wrap(socket: Duplex, fallbackRemote: string | undefined, usesOnread: boolean) {
+function wrap(
+  socket: Duplex,
+  fallbackRemote: string | undefined,
+  usesOnread: boolean,
+  stableChunks = false,
+) {
   const s = socket as Duplex & { remoteAddress?: unknown };
   const options =
     typeof s.remoteAddress === 'string' || fallbackRemote === undefined
       ? {}
       : { remoteAddress: fallbackRemote };
-  const connection = wrapSocket(socket, options, usesOnread, true);
+  const connection = wrapSocket(socket, options, usesOnread, true, stableChunks);
   if (connection !== undefined) socket.off('error', noop);
   return connection;
 }
@@ -309,7 +314,8 @@ async function listen(
   server.on('connection', (socket: net.Socket) => {
     socket.on('error', noop);
     applyKeepAlive(socket, keepAlive);
-    const connection = wrap(socket, undefined, false);
+    // An accepted `net.Socket` reads through `'data'`: fresh memory for every chunk.
+    const connection = wrap(socket, undefined, false, true);
     // No remote address: reset before we got to it, the peer is gone, nothing to report.
     if (connection === undefined) return void socket.destroy();
     try {
@@ -389,7 +395,8 @@ export function tcpTransport(options: TcpTransportOptions = {}): Transport {
     }
     socket.pause();
     applyKeepAlive(socket, keepAliveDelay);
-    return wrap(socket, target, onread) as Connection;
+    // A socket we connected ourselves and read through `'data'`: fresh memory for every chunk.
+    return wrap(socket, target, onread, custom === undefined && !onread) as Connection;
   }
 
   return {

@@ -582,3 +582,44 @@ describe('half-close, reset and close', () => {
     expectCode(error, 'ERR_SOCKET');
   });
 });
+
+describe('stableChunks', () => {
+  it("is true for the sockets read through 'data' (accepted, or connected in data mode), false with onread", async () => {
+    const onread = await pair('onread');
+    expect(onread.server.stableChunks).toBe(true);
+    expect(onread.client.stableChunks).toBe(false);
+    const data = await pair('data');
+    expect(data.client.stableChunks).toBe(true);
+  });
+
+  it('is false for a socket from a custom connector (its chunks are not ours to vouch for)', async () => {
+    const transport = tcpTransport({ connector: directConnector(), readMode: 'data' });
+    const acc = await accepting(transport, '127.0.0.1:0');
+    cleanup.add(() => acc.listener.close());
+    const client = cleanup.conn(await transport.connect(acc.listener.address));
+    cleanup.conn(await acc.next());
+    expect(client.stableChunks).toBe(false);
+  });
+
+  it("keeps every chunk a handler kept intact (Node's 'data' chunks are never reused)", async () => {
+    const { client, server } = await pair('data');
+    const rec = recorder();
+    const kept: Uint8Array[] = [];
+    const sent = pattern(1 << 20, 3);
+    let got = 0;
+    const all = new Promise<void>((resolve) => {
+      server.start({
+        ...rec,
+        onData: (chunk) => {
+          kept.push(chunk);
+          got += chunk.length;
+          if (got >= sent.length) resolve();
+        },
+      });
+    });
+    client.start(recorder());
+    client.write(sent);
+    await all;
+    expect(Buffer.concat(kept).equals(Buffer.from(sent))).toBe(true);
+  });
+});

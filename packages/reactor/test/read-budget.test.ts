@@ -1,0 +1,117 @@
+import { lengthPrefixed } from '@peerlink/codec';
+import { Reactor } from '@peerlink/reactor';
+import type { Connection, ConnectionHandler, Listener, Transport } from '@peerlink/stream';
+import { describe, expect, test } from 'vitest';
+
+/**
+ * A transport with one inbound connection whose test pushes chunks by hand and records the
+ * reactor's pause and resume calls.
+ */
+function manualTransport() {
+  const calls: string[] = [];
+  let handler: ConnectionHandler | undefined;
+  let paused = false;
+  const conn: Connection = {
+    remoteAddress: 'peer:1',
+    localAddress: 'me:1',
+    start: (h) => {
+      handler = h;
+    },
+    write: () => true,
+    pause: () => {
+      paused = true;
+      calls.push('pause');
+    },
+    resume: () => {
+      paused = false;
+      calls.push('resume');
+    },
+    end: () => {},
+    reset: () => {},
+    close: () => handler?.onClose(undefined),
+  };
+  let accept: ((c: Connection) => void) | undefined;
+  const transport: Transport = {
+    async listen(address, h): Promise<Listener> {
+      accept = (c) => h.onConnection(c);
+      return { address, close: async () => {} };
+    },
+    connect: () => Promise.reject(new Error('not here')),
+  };
+  return {
+    transport,
+    calls,
+    open: () => accept!(conn),
+    push: (chunk: Uint8Array) => handler!.onData(chunk),
+    get paused() {
+      return paused;
+    },
+  };
+}
+
+const frame = (n: number) => {
+  const b = new Uint8Array(4 + n);
+  new DataView(b.buffer).setUint32(0, n);
+  return b;
+};
+
+describe('Reactor read budget (readBudget)', () => {
+  test('a peer that delivers its budget in one turn pauses until the next turn, losing nothing', async () => {
+    const t = manualTransport();
+    const r = new Reactor({
+      codec: lengthPrefixed({ maxSize: 1 << 20 }),
+      transport: t.transport,
+      readBudget: 100_000,
+    });
+    let got = 0;
+    r.onEvent(
+      () => {},
+      () => {
+        got++;
+      },
+    );
+    await r.listen('me:1');
+    t.open();
+    t.push(frame(60_000));
+    expect(t.paused).toBe(false); // 60,004 bytes: within the budget
+    t.push(frame(60_000));
+    expect(t.paused).toBe(true); // 120,008 bytes this turn: spent
+    expect(got).toBe(2); // the chunk that spent it was delivered whole
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(t.paused).toBe(false); // a new turn: reading again
+    t.push(frame(60_000));
+    expect(t.paused).toBe(false); // the new turn's budget
+    expect(t.calls).toEqual(['pause', 'resume']);
+    await r.shutdown({ flushTimeout: 0 });
+  });
+
+  test('a peer paused for a full event queue is not resumed by the new turn', async () => {
+    const t = manualTransport();
+    const r = new Reactor({
+      codec: lengthPrefixed({ maxSize: 1 << 20 }),
+      transport: t.transport,
+      readBudget: 10,
+      eventCapacity: 1,
+    });
+    await r.listen('me:1');
+    t.open(); // 'accepted' fills the queue (capacity 1, nobody reads)
+    t.push(frame(100));
+    expect(t.paused).toBe(true);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(t.paused).toBe(true); // still waiting for room in the event queue
+    const events = r.events();
+    await events.next(); // 'accepted'
+    await events.next(); // the message
+    expect(t.paused).toBe(false);
+    await r.shutdown({ flushTimeout: 0 });
+  });
+
+  test('readBudget must be a positive integer or Infinity', () => {
+    const t = manualTransport();
+    const codec = lengthPrefixed({ maxSize: 100 });
+    expect(() => new Reactor({ codec, transport: t.transport, readBudget: 0 })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_CONFIG' }),
+    );
+    new Reactor({ codec, transport: t.transport, readBudget: Number.POSITIVE_INFINITY }).shutdown();
+  });
+});
