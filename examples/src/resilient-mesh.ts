@@ -8,6 +8,9 @@
  *   reconnects once the path heals;
  * - a node bans, for ten minutes, the address of any peer that breaks the gossip codec; `mallory`
  *   tries, is banned, and its reconnects are refused;
+ * - a peer's first beacon is its handshake: each node keeps a per-peer state (`Reactor<M, S>`,
+ *   beacons counted) and marks the peer `ready()` then; `handshakeTimeout: 5000` drops a peer
+ *   that never sends one; `maxInboundPerAddress: 2` bounds what one address may open;
  * - every node's `stats()` tells what happened (disconnects and refusals by reason).
  */
 
@@ -34,6 +37,12 @@ export interface ResilienceLogEntry {
   readonly what: string;
 }
 
+/** What each node keeps per peer. */
+export interface PeerRecord {
+  /** Beacons received from the peer. */
+  beacons: number;
+}
+
 /** What {@link runResilientMesh} reports. */
 export interface ResilienceResult {
   readonly log: readonly ResilienceLogEntry[];
@@ -41,6 +50,8 @@ export interface ResilienceResult {
   readonly stats: Readonly<Record<string, ReactorStats>>;
   /** Each node's connected peers at the end, by name. */
   readonly peers: Readonly<Record<string, number>>;
+  /** Each node's peers at the end as `peerStats` (ready flag and beacon count), by name. */
+  readonly handshakes: Readonly<Record<string, ReadonlyArray<{ ready: boolean; beacons: number }>>>;
 }
 
 /** Options of {@link runResilientMesh}. */
@@ -72,21 +83,35 @@ export async function runResilientMesh(options: ResilienceOptions = {}): Promise
   const note = (node: string, what: string) => log.push({ at: scheduler.now(), node, what });
 
   const names = Array.from({ length: count }, (_, i) => `n${i}`);
-  const reactors = new Map<string, Reactor<Gossip>>();
+  const reactors = new Map<string, Reactor<Gossip, PeerRecord>>();
   const stops: Array<() => unknown> = [];
   try {
     for (const name of names) {
-      const reactor = new Reactor({
+      const reactor = new Reactor<Gossip, PeerRecord>({
         codec: gossipCodec,
         transport: network.transport(name),
         timers: scheduler,
         idleTimeout: 3000,
+        handshakeTimeout: 5000,
+        maxInboundPerAddress: 2,
+        acceptState: () => ({ beacons: 0 }),
       });
       reactors.set(name, reactor);
       stops.push(() => reactor.shutdown({ flushTimeout: 0 }));
       const remotes = new Map<PeerId, string>();
       reactor.onEvent((event) => {
         switch (event.type) {
+          case 'connected':
+            reactor.setState(event.peer, { beacons: 0 });
+            break;
+          case 'message': {
+            if (event.message.id !== BEACON) break;
+            const record = reactor.state(event.peer);
+            if (record === undefined) break;
+            // The first beacon is the handshake: the peer speaks our protocol.
+            if (record.beacons++ === 0) reactor.ready(event.peer);
+            break;
+          }
           case 'accepted':
             remotes.set(event.peer, event.remoteAddress);
             break;
@@ -170,11 +195,16 @@ export async function runResilientMesh(options: ResilienceOptions = {}): Promise
 
     const stats: Record<string, ReactorStats> = {};
     const peers: Record<string, number> = {};
+    const handshakes: Record<string, Array<{ ready: boolean; beacons: number }>> = {};
     for (const [name, reactor] of reactors) {
       stats[name] = reactor.stats({ peers: false });
       peers[name] = reactor.peerCount;
+      handshakes[name] = reactor.peerIds.map((peer) => {
+        const s = reactor.peerStats(peer)!;
+        return { ready: s.ready, beacons: s.state?.beacons ?? 0 };
+      });
     }
-    return { log, stats, peers };
+    return { log, stats, peers, handshakes };
   } finally {
     for (const stop of stops.reverse()) await stop();
   }

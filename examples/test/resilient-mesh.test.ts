@@ -3,7 +3,7 @@ import { runResilientMesh } from '../src/resilient-mesh.js';
 
 describe('resilient mesh example (keep, idleTimeout, ban; simulated network and time)', () => {
   it('bans the node that breaks the codec, drops the black-holed link as idle, and reconnects it once healed', async () => {
-    const { log, stats, peers } = await runResilientMesh({ nodes: 4, healAt: 20_000 });
+    const { log, stats, peers, handshakes } = await runResilientMesh({ nodes: 4, healAt: 20_000 });
     const lines = log.map((l) => `${l.at} ${l.node}: ${l.what}`);
     // Mallory: disconnected for breaking the codec, banned, then refused until it gives up.
     expect(log.some((l) => l.node === 'n0' && l.what.endsWith('codec-violation'))).toBe(true);
@@ -25,5 +25,13 @@ describe('resilient mesh example (keep, idleTimeout, ban; simulated network and 
     // The ring is whole at the end: every node has its two neighbours.
     expect(peers).toEqual({ n0: 2, n1: 2, n2: 2, n3: 2 });
     expect(stats.n3!.disconnects.idle).toBeGreaterThanOrEqual(1);
+    // Every peer left completed its handshake (its first beacon) and kept sending beacons.
+    for (const list of Object.values(handshakes)) {
+      expect(list).toHaveLength(2);
+      for (const h of list) {
+        expect(h.ready).toBe(true);
+        expect(h.beacons).toBeGreaterThan(5);
+      }
+    }
   });
 });

@@ -71,4 +71,48 @@ describe('admission over TCP', () => {
     expect(server.r.unban('127.0.0.1')).toBe(true);
     await expect(server.r.connect(otherAddress!)).resolves.toBeTypeOf('number');
   });
+
+  it('applies `maxInboundPerAddress`, `acceptRate` and `evictInbound` to loopback connections', async () => {
+    const limited = node({ maxInboundPerAddress: 1 });
+    const [a1] = await limited.r.listen('127.0.0.1:0');
+    await node().r.connect(a1!);
+    await limited.until(() => limited.r.peerCount === 1);
+    expect((await outcome(node(), a1!)).code).toBe('ECONNRESET');
+    expect(limited.r.stats().refused).toEqual({ 'address-limit': 1 });
+
+    const rated = node({ acceptRate: { perSecond: 0.001, burst: 1 } });
+    const [a2] = await rated.r.listen('127.0.0.1:0');
+    await node().r.connect(a2!);
+    await rated.until(() => rated.r.peerCount === 1);
+    expect((await outcome(node(), a2!)).code).toBe('ECONNRESET');
+    expect(rated.r.stats().refused).toEqual({ rate: 1 });
+
+    const evicting = node({
+      maxInbound: 2,
+      evictInbound: { protectRecent: 0, protectLongLived: 0 },
+    });
+    const [a3] = await evicting.r.listen('127.0.0.1:0');
+    for (let i = 0; i < 3; i++) {
+      await node().r.connect(a3!);
+      await evicting.until(
+        () => evicting.events.filter((e) => e.type === 'accepted').length === i + 1,
+      );
+    }
+    const accepted = evicting.events.filter((e) => e.type === 'accepted') as Array<{
+      peer: PeerId;
+    }>;
+    // The youngest of the two went to make room for the third.
+    expect(evicting.events.filter((e) => e.type === 'disconnected')).toMatchObject([
+      { peer: accepted[1]!.peer, reason: { kind: 'evicted' } },
+    ]);
+    expect(evicting.r.peerIds).toEqual([accepted[0]!.peer, accepted[2]!.peer]);
+  });
+
+  it('aborts a TCP `listen` with its signal and leaves the port free', async () => {
+    const r = node();
+    await expect(r.r.listen('127.0.0.1:0', { signal: AbortSignal.abort() })).rejects.toMatchObject({
+      code: 'ERR_ABORTED',
+    });
+    expect(r.r.listenAddresses).toEqual([]);
+  });
 });

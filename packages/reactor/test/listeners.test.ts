@@ -120,6 +120,22 @@ describe('several listeners', () => {
     expect(seen).toEqual([]);
   });
 
+  it('starts a listener added during a dispatch with the next event', async () => {
+    const { server, client, address } = await nodes();
+    const late: string[] = [];
+    let added = false;
+    server.onEvent(() => {
+      if (added) return;
+      added = true;
+      server.onEvent((e) => late.push(tag(e)));
+    });
+    server.onEvent(() => {}); // a second listener: the dispatch walks a list
+    const peer = await client.connect(address);
+    client.send(peer, ping(4));
+    await until(server, () => late.length === 1);
+    expect(late).toEqual(['message 4']); // not the `accepted` it was added during
+  });
+
   it('hands the message fast path of each listener every message, beside `message` events for others', async () => {
     const { server, client, address } = await nodes();
     const fast: bigint[] = [];
