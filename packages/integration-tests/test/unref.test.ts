@@ -59,8 +59,6 @@ describe('`ref()` / `unref()` (as net.Server)', () => {
     const { out, code } = await run('keep-ref');
     expect(code).toBe(0);
     // It went on retrying until the child itself let go at the third retry.
-    expect(out).toMatch(
-      /^listening 127\.0\.0\.1:\d+\n(attempt \d\nretry \d\n){3}stopped\n$/,
-    );
+    expect(out).toMatch(/^listening 127\.0\.0\.1:\d+\n(attempt \d\nretry \d\n){3}stopped\n$/);
   });
 });
