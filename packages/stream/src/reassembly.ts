@@ -1,0 +1,265 @@
+import {
+  type Codec,
+  type DecodeResult,
+  ErrorCodes,
+  type Malformed,
+  PeerlinkError,
+} from '@peerlink/codec';
+import type { StreamConfig } from './config.js';
+import { messageOf, type StreamErrorCode } from './errors.js';
+import type { MessageSink } from './message-stream.js';
+
+export const EMPTY = new Uint8Array(0);
+/** The first step, in bytes, in which a pending partial message takes bytes from a new chunk. */
+export const MIN_COPY_STEP = 64;
+/**
+ * For codecs whose messages view their input: a split message's buffer grows to at most this many
+ * times the bytes that have arrived (so to its final size in few steps, a 1 MiB message arriving
+ * in 64 KiB chunks copied about 1.25 times, not 2), never to a size the peer merely declared.
+ */
+const RETAIN_GROWTH = 4;
+
+/**
+ * The receive side's state and its lowest layer: the reassembly buffer (`rx[rxStart, rxEnd)`, a
+ * partial message or held-back input), decoding one message with the codec (every answer of the
+ * codec checked, inside a guard) and delivering it, and failing the stream. {@link Receiver}
+ * builds the receive paths on it. Internal to `@peerlink/stream`.
+ */
+export class Reassembly<M> {
+  /** The resolved configuration. */
+  readonly config: StreamConfig;
+  protected codec: Codec<M>;
+
+  protected rx: Uint8Array = EMPTY;
+  protected rxStart = 0;
+  protected rxEnd = 0;
+  /** True when `rx` holds undelivered input because the sink asked to stop. */
+  protected stopped = false;
+  protected failure: PeerlinkError<StreamErrorCode> | undefined;
+  /** When the pending partial message began (NaN when none). */
+  protected partialSince = Number.NaN;
+  /**
+   * The codec's messages are views of their input (`Codec.retainsInput`): the bytes of `rx` before
+   * `rxEnd` are never written again, and chunks are decoded from a copy of their own.
+   */
+  protected retain: boolean;
+  /** The largest message received: the codec's `maxSize`, or the receive limit if smaller. */
+  protected maxMessage: number;
+
+  constructor(codec: Codec<M>, config: StreamConfig) {
+    this.codec = codec;
+    this.config = config;
+    this.maxMessage = Math.min(codec.maxSize, config.rxLimit);
+    this.retain = codec.retainsInput === true;
+  }
+
+  /**
+   * The size of the frame at `bytes[offset]` by the codec's `frameSize`: -1 when it is not known
+   * yet (or the codec has no `frameSize`), -2 for an answer that is not a size (`decode` then
+   * reports what is wrong).
+   */
+  protected frameSizeAt(bytes: Uint8Array, offset: number, end: number): number {
+    const codec = this.codec;
+    if (codec.frameSize === undefined) return -1;
+    let size: number;
+    try {
+      size = codec.frameSize(bytes, offset, end);
+    } catch {
+      return -2;
+    }
+    if (size === -1) return -1;
+    return Number.isInteger(size) && size > 0 && size <= codec.maxSize ? size : -2;
+  }
+
+  /**
+   * Decodes one message from `bytes[offset, end)` and delivers it. Returns its size, or -1 when
+   * incomplete or failed (then `failure` is set). Sets `stopped` when the sink says stop.
+   */
+  protected decodeOne(
+    bytes: Uint8Array,
+    offset: number,
+    end: number,
+    sink: MessageSink<M>,
+  ): number {
+    let result: DecodeResult<M>;
+    let size: unknown;
+    let message: M;
+    const codec = this.codec;
+    // Everything the codec returns is read here, once, inside the guard: a result whose getters
+    // (or Proxy traps) throw is a codec failure like a decode that throws, never an exception out
+    // of the stream.
+    try {
+      // The codec's offset-taking fast path spares a view per message.
+      result =
+        codec.decodeAt !== undefined
+          ? codec.decodeAt(bytes, offset, end)
+          : codec.decode(
+              offset === 0 && end === bytes.length ? bytes : bytes.subarray(offset, end),
+            );
+      if (typeof result !== 'object' || result === null || result.kind !== 'message') {
+        return this.notDecoded(result);
+      }
+      size = result.consumed;
+      message = result.message;
+    } catch (cause) {
+      this.fail(new PeerlinkError(ErrorCodes.CODEC_FAILURE, 'codec decode threw', { cause }));
+      return -1;
+    }
+    // One range check for the usual case (a number compared, never a value whose `valueOf` could
+    // run); `checkConsumed` tells the failures apart.
+    if (
+      !(
+        typeof size === 'number' &&
+        size > 0 &&
+        size <= end - offset &&
+        size <= this.maxMessage &&
+        Number.isInteger(size)
+      )
+    ) {
+      return this.checkConsumed(size, end - offset, result);
+    }
+    let more: ReturnType<MessageSink<M>>;
+    try {
+      more = sink(message, size);
+    } catch (cause) {
+      // The input after this message is lost: end the stream so that it cannot go on out of
+      // step with the peer, and let the caller see its own exception.
+      this.fail(new PeerlinkError(ErrorCodes.SINK_FAILURE, 'message sink threw', { cause }));
+      throw cause;
+    }
+    if (more === false) this.stopped = true;
+    return size;
+  }
+
+  /**
+   * A decode result other than a message: -1, failing the stream unless it is `incomplete`. Reads
+   * the result (its getters may throw: the caller's guard catches that).
+   */
+  protected notDecoded(result: unknown): number {
+    const kind =
+      typeof result === 'object' && result !== null
+        ? (result as { kind?: unknown }).kind
+        : undefined;
+    if (kind === 'incomplete') return -1;
+    if (kind === 'malformed') {
+      const reason = (result as Malformed).reason;
+      this.fail(
+        new PeerlinkError(ErrorCodes.MALFORMED, `malformed message: ${printable(reason)}`, {
+          cause: result,
+        }),
+      );
+      return -1;
+    }
+    this.fail(
+      new PeerlinkError(
+        ErrorCodes.CODEC_FAILURE,
+        `codec decode returned ${result == null ? 'no result' : 'something that is not a decode result'}`,
+        { cause: result },
+      ),
+    );
+    return -1;
+  }
+
+  /** A message whose reported size is impossible or too large: fails the stream, returns -1. */
+  protected checkConsumed(size: unknown, available: number, result: unknown): number {
+    if (typeof size !== 'number' || !Number.isInteger(size) || size <= 0 || size > available) {
+      this.fail(
+        new PeerlinkError(
+          ErrorCodes.CODEC_FAILURE,
+          `codec reported consuming ${typeof size === 'number' ? size : `a ${typeof size}`} bytes of ${available}`,
+          { cause: result },
+        ),
+      );
+    } else if (size <= this.config.maxSize && size > this.config.rxLimit) {
+      this.fail(rxLimit(size, this.config.rxLimit));
+    } else {
+      this.fail(
+        new PeerlinkError(
+          ErrorCodes.MESSAGE_TOO_LARGE,
+          `decoded a ${size}-byte message; maxSize is ${this.maxMessage}`,
+        ),
+      );
+    }
+    return -1;
+  }
+
+  /**
+   * Copies `chunk[from, to)` to the end of the reassembly buffer, growing it geometrically; or,
+   * for a codec whose messages are views of their input, to exactly `frame` bytes when that is
+   * the size of the message being assembled (-1 when not known), and never over held bytes.
+   */
+  protected append(chunk: Uint8Array, from: number, to: number, frame = -1): void {
+    const n = to - from;
+    if (n === 0) return;
+    if (this.rx.length - this.rxEnd < n) {
+      const held = this.rxEnd - this.rxStart;
+      const need = held + n;
+      if (need <= this.rx.length && !this.retain) {
+        this.compact();
+      } else {
+        let cap: number;
+        if (this.retain) {
+          // Memory of its own (delivered messages may view the old buffer): the frame's size when
+          // known, so that the message is assembled in its final buffer; but never more than
+          // `RETAIN_GROWTH` times what has arrived (or `rxBufMinSize`), whatever the peer declared.
+          cap =
+            frame >= need
+              ? Math.min(frame, Math.max(RETAIN_GROWTH * need, this.config.rxBufMinSize))
+              : Math.max(need, 2 * held, MIN_COPY_STEP);
+        } else {
+          cap = Math.max(this.rx.length, this.config.rxBufMinSize);
+          while (cap < need) cap *= 2;
+        }
+        // Past the limit only held-back complete input may go (bounded by one read).
+        if (!this.stopped) cap = Math.min(cap, Math.max(this.config.rxLimit, need));
+        const next = new Uint8Array(cap);
+        next.set(this.rx.subarray(this.rxStart, this.rxEnd));
+        this.rx = next;
+        this.rxStart = 0;
+        this.rxEnd = held;
+      }
+    }
+    this.rx.set(chunk.subarray(from, to), this.rxEnd);
+    this.rxEnd += n;
+  }
+
+  protected compact(): void {
+    if (this.rxStart === 0) return;
+    if (this.retain) {
+      // Never over bytes a delivered message may view: move the held bytes to memory of their
+      // own, as large as their frame when its size is known.
+      const held = this.rxEnd - this.rxStart;
+      const frame = this.frameSizeAt(this.rx, this.rxStart, this.rxEnd);
+      const cap = Math.min(frame, Math.max(RETAIN_GROWTH * held, this.config.rxBufMinSize));
+      const next = new Uint8Array(Math.max(held, cap));
+      next.set(this.rx.subarray(this.rxStart, this.rxEnd));
+      this.rx = next;
+      this.rxStart = 0;
+      this.rxEnd = held;
+      return;
+    }
+    this.rx.copyWithin(0, this.rxStart, this.rxEnd);
+    this.rxEnd -= this.rxStart;
+    this.rxStart = 0;
+  }
+
+  protected fail(error: PeerlinkError<StreamErrorCode>): PeerlinkError<StreamErrorCode> {
+    this.failure = error;
+    this.rx = EMPTY;
+    this.rxStart = this.rxEnd = 0;
+    this.stopped = false;
+    return error;
+  }
+}
+
+export function rxLimit(held: number, limit: number): PeerlinkError<StreamErrorCode> {
+  return new PeerlinkError(
+    ErrorCodes.RX_LIMIT,
+    `a partial message of ${held} bytes cannot complete within the receive limit of ${limit} bytes`,
+  );
+}
+
+/** A codec's `reason` as text, whatever it is (a Symbol, a throwing `toString`): never throws. */
+function printable(reason: unknown): string {
+  return typeof reason === 'string' ? reason : messageOf(reason);
+}
