@@ -105,12 +105,31 @@ describe('MessageStream with a codec whose messages view their input (raw length
     expect(stream.rxCapacity).toBe(0); // the buffer went with the message
   });
 
-  test('a declared length is not reserved before the bytes arrive', () => {
+  test('a split frame within the receive limit gets a buffer of its declared size at once', () => {
     const codec = lengthPrefixed({ maxSize: 16 * 1024 * 1024 });
     const stream = new MessageStream(codec);
+    // Declares 0xfffff0 bytes of body: the whole frame is 0xfffff4 bytes, within the limit.
     expect(stream.handleData(Uint8Array.of(0x00, 0xff, 0xff, 0xf0), () => {}, 0)).toBeUndefined();
     expect(stream.handleData(new Uint8Array(5000), () => {}, 0)).toBeUndefined();
-    expect(stream.rxCapacity).toBeLessThanOrEqual(4 * 5004);
+    expect(stream.rxCapacity).toBe(0xfffff4);
+    expect(stream.bufferedBytes).toBe(5004);
+  });
+
+  test('a split frame declared above the receive limit is refused on its declaration', () => {
+    const codec = lengthPrefixed({ maxSize: 16 * 1024 * 1024 });
+    const stream = new MessageStream(codec, { rxBufMaxBytes: 1024 * 1024 });
+    // The prefix alone, then the prefix split across two chunks: refused before any body arrives.
+    const error = stream.handleData(Uint8Array.of(0x00, 0x10, 0x00, 0x01), () => {}, 0);
+    expect(error?.code).toBe('ERR_RX_LIMIT');
+    expect(stream.rxCapacity).toBe(0);
+    const split = new MessageStream(codec, { rxBufMaxBytes: 1024 * 1024 });
+    expect(split.handleData(Uint8Array.of(0x00, 0x10), () => {}, 0)).toBeUndefined();
+    expect(split.handleData(Uint8Array.of(0x00, 0x01), () => {}, 0)?.code).toBe('ERR_RX_LIMIT');
+    expect(split.rxCapacity).toBe(0);
+    // Exactly at the limit is allowed, and reserved exactly.
+    const edge = new MessageStream(codec, { rxBufMaxBytes: 1024 * 1024 });
+    expect(edge.handleData(Uint8Array.of(0x00, 0x0f, 0xff, 0xfc, 1), () => {}, 0)).toBeUndefined();
+    expect(edge.rxCapacity).toBe(1024 * 1024);
   });
 
   test('a frame above maxSize is ERR_MALFORMED_MESSAGE as soon as its prefix is read', () => {
