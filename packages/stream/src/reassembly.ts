@@ -18,6 +18,15 @@ export const MIN_COPY_STEP = 64;
 /** The first step for a codec with `frameSize` whose pending message's size is not known yet. */
 export const HEADER_STEP = 16;
 /**
+ * For codecs whose messages view their input: a split message's own buffer is reserved at its
+ * declared size once that is at most this many times the bytes of it that have arrived (plus
+ * `MIN_COPY_STEP`, or `rxBufMinSize` if more); until then its buffer grows to that many times
+ * what arrived. So 1,000 peers that each declare `maxSize` and send a byte cost about 1,000 ×
+ * 4 KiB, not 1,000 × `maxSize` (SPEC §8), while a 1 MiB message whose first 64 KiB (its prefix
+ * included) came in one chunk gets its final buffer at once: each byte copied once.
+ */
+export const RETAIN_GROWTH = 16;
+/**
  * From this size on (bytes), a split message's own buffer (codecs whose messages view their input)
  * is taken unfilled (`Buffer.allocUnsafeSlow`) where Node's `Buffer` exists: every byte of it is
  * written before the message is delivered, so zero-filling it first would be a wasted pass.
@@ -322,17 +331,19 @@ export class Reassembly<M> {
         this.compact();
       } else {
         let next: Uint8Array;
-        if (this.retain && frame >= need && frame <= this.config.rxLimit) {
+        if (this.retain && frame >= need && frame <= this.retainCap(need)) {
           // Memory of its own (delivered messages may view the old buffer), of exactly the frame's
-          // declared size, which the receive limit allows: the message is assembled in its final
-          // buffer, each byte copied once. It is filled up to the frame's end before anything
-          // reads it (the codec decodes it then, and it goes with the message).
+          // declared size: the message is assembled in its final buffer, each byte copied once.
+          // It is filled up to the frame's end before anything reads it (the codec decodes it
+          // then, and it goes with the message).
           next = ownBuffer(frame);
           this.unfilled = true;
         } else {
           let cap: number;
           if (this.retain) {
-            cap = Math.max(need, 2 * held, MIN_COPY_STEP);
+            // Memory of its own too; when the frame's size is known, as large as what has arrived
+            // allows (`RETAIN_GROWTH`), never the size the peer merely declared.
+            cap = frame >= need ? this.retainCap(need) : Math.max(need, 2 * held, MIN_COPY_STEP);
           } else {
             cap = Math.max(this.rx.length, this.config.rxBufMinSize);
             while (cap < need) cap *= 2;
@@ -358,8 +369,10 @@ export class Reassembly<M> {
       // own, as large as their frame when its size is known (and allowed), as `append` does.
       const held = this.rxEnd - this.rxStart;
       const frame = this.frameSizeAt(this.rx, this.rxStart, this.rxEnd);
-      const exact = frame >= held && frame <= this.config.rxLimit;
-      const next = exact ? ownBuffer(frame) : new Uint8Array(held);
+      const exact = frame >= held && frame <= this.retainCap(held);
+      const next = exact
+        ? ownBuffer(frame)
+        : new Uint8Array(Math.max(held, Math.min(frame, this.retainCap(held))));
       if (exact) this.unfilled = true;
       next.set(this.rx.subarray(this.rxStart, this.rxEnd));
       this.rx = next;
@@ -370,6 +383,19 @@ export class Reassembly<M> {
     this.rx.copyWithin(0, this.rxStart, this.rxEnd);
     this.rxEnd -= this.rxStart;
     this.rxStart = 0;
+  }
+
+  /**
+   * The most a retaining codec's split message may reserve when `arrived` bytes of it are here:
+   * `RETAIN_GROWTH` times that and `MIN_COPY_STEP` (at least `rxBufMinSize`), never past the
+   * receive limit.
+   */
+  protected retainCap(arrived: number): number {
+    const config = this.config;
+    return Math.min(
+      config.rxLimit,
+      Math.max(RETAIN_GROWTH * arrived + MIN_COPY_STEP, config.rxBufMinSize),
+    );
   }
 
   protected fail(error: PeerlinkError<StreamErrorCode>): PeerlinkError<StreamErrorCode> {

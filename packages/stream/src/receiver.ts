@@ -217,7 +217,15 @@ export class Receiver<M> extends Reassembly<M> {
       if (tail >= this.config.rxLimit || frame > this.config.rxLimit) {
         return this.fail(rxLimit(Math.max(tail, frame), this.config.rxLimit));
       }
-      this.append(chunk, whole, end, frame);
+      if (owned && frame > this.retainCap(tail)) {
+        // A chunk we may keep, and a frame too large yet for its own buffer: hold the tail where
+        // it is (no copy); its bytes are copied once, into the frame's buffer, when it is made.
+        this.rx = chunk;
+        this.rxStart = whole;
+        this.rxEnd = end;
+      } else {
+        this.append(chunk, whole, end, frame);
+      }
       if (Number.isNaN(this.partialSince)) this.partialSince = now;
     }
     return undefined;
