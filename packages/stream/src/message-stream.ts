@@ -33,6 +33,8 @@ export type MessageSink<M> = (message: M, size: number) => boolean | undefined |
  * Receive: messages are decoded straight from the chunk when no partial message is pending; only
  * an incomplete tail is copied, into a reassembly buffer that grows geometrically with what has
  * actually arrived (never to a length the peer merely declared) and never past the receive limit.
+ * A codec whose messages view their input (`retainsInput`) gets a split message assembled in a
+ * buffer of its own, of exactly its declared size once that is within 16 times what arrived.
  */
 export class MessageStream<M> {
   /** The resolved configuration. */

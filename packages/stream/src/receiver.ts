@@ -2,7 +2,14 @@ import { type Codec, ErrorCodes, invalidArgument, PeerlinkError } from '@peerlin
 import { checkCodec, checkNow } from './checks.js';
 import type { StreamErrorCode } from './errors.js';
 import type { MessageSink } from './message-stream.js';
-import { EMPTY, MIN_COPY_STEP, Reassembly, rxLimit } from './reassembly.js';
+import {
+  EMPTY,
+  HEADER_STEP,
+  MIN_COPY_STEP,
+  Reassembly,
+  rxLimit,
+  u32Framing,
+} from './reassembly.js';
 
 /**
  * A `MessageStream`'s receive side: decodes each chunk straight from the chunk when no partial
@@ -90,6 +97,7 @@ export class Receiver<M> extends Reassembly<M> {
     }
     this.retain = retain;
     this.codec = codec;
+    this.framing = u32Framing(codec);
     this.maxMessage = Math.min(codec.maxSize, this.config.rxLimit);
   }
 
@@ -144,7 +152,9 @@ export class Receiver<M> extends Reassembly<M> {
   ): PeerlinkError<StreamErrorCode> | undefined {
     const end = chunk.length;
     let whole = end;
-    if (this.codec.frameSize !== undefined) {
+    if (this.framing !== undefined) {
+      whole = this.framedWhole(chunk, offset, end);
+    } else if (this.codec.frameSize !== undefined) {
       whole = offset;
       for (;;) {
         const size = this.frameSizeAt(chunk, whole, end);
@@ -161,7 +171,14 @@ export class Receiver<M> extends Reassembly<M> {
       const own = owned ? chunk : chunk.slice(offset, whole);
       let at = owned ? offset : 0;
       const stop = owned ? whole : own.length;
-      while (at < stop) {
+      if (this.framing !== undefined) {
+        // No decode result per message: the frames are walked here.
+        const next = this.decodeFramed(own, at, stop, sink);
+        if (next < 0) return this.failure;
+        if (next > at) this.partialSince = Number.NaN;
+        at = next;
+      }
+      while (at < stop && !this.stopped) {
         const size = this.decodeOne(own, at, stop, sink);
         if (size < 0) {
           if (this.failure !== undefined) return this.failure;
@@ -200,7 +217,15 @@ export class Receiver<M> extends Reassembly<M> {
       if (tail >= this.config.rxLimit || frame > this.config.rxLimit) {
         return this.fail(rxLimit(Math.max(tail, frame), this.config.rxLimit));
       }
-      this.append(chunk, whole, end, frame);
+      if (owned && frame > this.retainCap(tail)) {
+        // A chunk we may keep, and a frame too large yet for its own buffer: hold the tail where
+        // it is (no copy); its bytes are copied once, into the frame's buffer, when it is made.
+        this.rx = chunk;
+        this.rxStart = whole;
+        this.rxEnd = end;
+      } else {
+        this.append(chunk, whole, end, frame);
+      }
       if (Number.isNaN(this.partialSince)) this.partialSince = now;
     }
     return undefined;
@@ -228,7 +253,9 @@ export class Receiver<M> extends Reassembly<M> {
   ): number {
     const limit = this.config.rxLimit;
     let from = offset;
-    let step = MIN_COPY_STEP;
+    // While the size is not known yet: small steps for a codec that will tell it (a header is a
+    // few bytes; what is taken before is copied again into the frame's own buffer).
+    let step = this.codec.frameSize !== undefined ? HEADER_STEP : MIN_COPY_STEP;
     let size: number;
     for (;;) {
       const held = this.rxEnd - this.rxStart;
@@ -250,7 +277,7 @@ export class Receiver<M> extends Reassembly<M> {
         from += n;
         step *= 2;
       }
-      size = this.decodeOne(this.rx, this.rxStart, this.rxEnd, sink);
+      size = this.decodeHeld(sink);
       if (size >= 0) break;
       if (this.failure !== undefined) return -1;
       const nowHeld = this.rxEnd - this.rxStart;
@@ -267,7 +294,13 @@ export class Receiver<M> extends Reassembly<M> {
         this.fail(rxLimit(nowHeld, limit));
         return -1;
       }
-      if (from === chunk.length) return -1;
+      if (from === chunk.length) {
+        // The chunk is used up; a size that became known with it is checked now, not with the
+        // next chunk.
+        const known = frame < 0 ? this.frameSizeAt(this.rx, this.rxStart, this.rxEnd) : frame;
+        if (known > limit) this.fail(rxLimit(known, limit));
+        return -1;
+      }
     }
     this.partialSince = Number.NaN;
     const excess = this.rxEnd - this.rxStart - size;
@@ -300,6 +333,18 @@ export class Receiver<M> extends Reassembly<M> {
     now: number,
   ): PeerlinkError<StreamErrorCode> | undefined {
     const end = chunk.length;
+    if (this.framing !== undefined) {
+      // No decode result per message: the frames are walked here; what is left (a partial or
+      // faulty frame) goes the general way below.
+      const at = this.decodeFramed(chunk, offset, end, sink);
+      if (at < 0) return this.failure;
+      if (at > offset) this.partialSince = Number.NaN;
+      offset = at;
+      if (this.stopped) {
+        this.holdBack(chunk, offset);
+        return undefined;
+      }
+    }
     while (offset < end) {
       const size = this.decodeOne(chunk, offset, end, sink);
       if (size < 0) {
@@ -383,7 +428,7 @@ export class Receiver<M> extends Reassembly<M> {
     now: number,
   ): PeerlinkError<StreamErrorCode> | undefined {
     while (this.rxEnd > this.rxStart) {
-      const size = this.decodeOne(this.rx, this.rxStart, this.rxEnd, sink);
+      const size = this.decodeHeld(sink);
       if (size < 0) {
         if (this.failure !== undefined) return this.failure;
         const held = this.rxEnd - this.rxStart;
