@@ -114,7 +114,9 @@ describe('what a connection keeps on its socket', () => {
     cleanup.add(() => acc.listener.close());
     const client = cleanup.conn(await transport.connect(acc.listener.address));
     const server = cleanup.conn(await acc.next());
-    const accepted = sockets.find((x) => x.server !== undefined && x.server !== null);
+    /** An accepted socket (Node sets its `server`; a connecting one has none). */
+    const isAccepted = (x: net.Socket) => (x as { server?: unknown }).server != null;
+    const accepted = sockets.find(isAccepted);
     const outbound = sockets.find((x) => x !== accepted);
     expect(sockets).toHaveLength(2);
     // Accepted on a listener bound to one address: that is its local address, not read. Connected
@@ -134,7 +136,7 @@ describe('what a connection keeps on its socket', () => {
     expect(server2.localAddress).toBe(`127.0.0.1:${port}`);
     expect(server2.remoteAddress).toBe(client2.localAddress);
     expect(sockets).toHaveLength(4);
-    const accepted2 = sockets.slice(2).find((x) => x.server !== undefined && x.server !== null);
+    const accepted2 = sockets.slice(2).find(isAccepted);
     expect(cached(accepted2)).toEqual({ local: true, remote: true });
   });
 
