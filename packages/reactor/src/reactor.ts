@@ -22,6 +22,7 @@ import type {
   DrainedOptions,
   ListenOptions,
   ReactorOptions,
+  ReactorTimers,
   ShutdownOptions,
 } from './options.js';
 import { Outbound } from './outbound.js';
@@ -64,6 +65,8 @@ export class Reactor<M, S = undefined> {
   private readonly admission: Admission;
   private readonly queue: EventQueue<M>;
   private readonly housekeeping: Housekeeping<M>;
+  /** The injected timers, if any: housekeeping and shutdown's flush deadline run on them. */
+  private readonly timers: ReactorTimers | undefined;
   private shutdownPromise: Promise<void> | undefined;
   /** `shutdown`'s `signal`, which cuts its flush short. */
   private shutdownSignal: AbortSignal | undefined;
@@ -86,6 +89,7 @@ export class Reactor<M, S = undefined> {
       true,
     );
     const timers = options.timers;
+    this.timers = timers;
     const clock =
       options.clock ?? (timers !== undefined ? () => timers.now() : () => performance.now());
     const idleTimeout = nonNegative('idleTimeout', options.idleTimeout ?? 0);
@@ -404,6 +408,7 @@ export class Reactor<M, S = undefined> {
         this.outbound,
         this.upgrades,
         this.housekeeping,
+        this.timers,
         flushTimeout,
         this.shutdownSignal,
       );
