@@ -161,6 +161,15 @@ interface Addressed {
   readonly localPort?: unknown;
 }
 
+/** A connection's `reset` and `errorCode` options. */
+interface Custom {
+  readonly reset: (() => void) | undefined;
+  readonly errorCode: string | undefined;
+}
+
+/** The `custom` of every connection made without a `reset` or `errorCode` option. */
+const NO_CUSTOM: Custom = Object.freeze({ reset: undefined, errorCode: undefined });
+
 /**
  * Adapts a connected duplex to the {@link Connection} contract: the work every socket adapter
  * shares (TCP here, TLS over it). Not exported from the package: {@link socketConnection} makes
@@ -174,8 +183,11 @@ class SocketConnection implements Connection {
   state = 0;
   /** What is left of writes larger than {@link WRITE_SLICE}, in order; `undefined` when none. */
   rest: Uint8Array[] | undefined;
-  readonly resetFn: (() => void) | undefined;
-  readonly errorCode: string | undefined;
+  /**
+   * The adapter's `reset` and `errorCode` options: one object shared by every connection made
+   * without them (TCP's), so an idle connection carries one field for both.
+   */
+  readonly custom: Custom;
   remoteHost: number | string = '';
   remotePort = WHOLE;
   localHost: number | string = '';
@@ -184,8 +196,10 @@ class SocketConnection implements Connection {
   constructor(socket: Duplex, options: SocketConnectionOptions, usesOnread: boolean) {
     const tagged = socket as Tagged;
     this.socket = tagged;
-    this.resetFn = options.reset;
-    this.errorCode = options.errorCode;
+    this.custom =
+      options.reset === undefined && options.errorCode === undefined
+        ? NO_CUSTOM
+        : { reset: options.reset, errorCode: options.errorCode };
     tagged[CONN] = this;
     socket.pause(); // before the 'data' listener, which would otherwise start the flow
     socket.on('error', socketOnError);
@@ -304,8 +318,9 @@ class SocketConnection implements Connection {
     this.rest = undefined;
     const socket = this.socket as Tagged & { resetAndDestroy?: () => unknown };
     if (socket.destroyed) return;
-    if (this.resetFn !== undefined) {
-      this.resetFn();
+    const reset = this.custom.reset;
+    if (reset !== undefined) {
+      reset.call(this);
       return;
     }
     try {
@@ -413,7 +428,9 @@ class SocketConnection implements Connection {
     socket.off('error', socketOnError);
     const error = this.error;
     handler.onClose(
-      error === undefined ? undefined : withCode(error, this.errorCode ?? TcpErrorCodes.SOCKET),
+      error === undefined
+        ? undefined
+        : withCode(error, this.custom.errorCode ?? TcpErrorCodes.SOCKET),
     );
   }
 }
