@@ -129,8 +129,8 @@ export class Side implements ConnectionHandler {
   }
 
   /** `connection.write`, counting refusals so that `onDrain` can be checked. */
-  write(bytes: Uint8Array): boolean {
-    const ok = this.connection.write(bytes);
+  write(bytes: Uint8Array, release?: (bytes: Uint8Array) => void): boolean {
+    const ok = this.connection.write(bytes, release);
     if (typeof ok !== 'boolean') this.#violate(`write returned ${typeof ok}, not a boolean`);
     if (!ok) {
       this.refusedWrites++;
@@ -140,10 +140,13 @@ export class Side implements ConnectionHandler {
   }
 
   /** Writes every part in order, waiting for `onDrain` whenever a write returns `false`. */
-  async writeAll(parts: readonly Uint8Array[]): Promise<void> {
+  async writeAll(
+    parts: readonly Uint8Array[],
+    release?: (bytes: Uint8Array) => void,
+  ): Promise<void> {
     for (const part of parts) {
       if (this.closes > 0) throw new Error(`${this.label}: closed while writing`);
-      if (!this.write(part)) await this.drained();
+      if (!this.write(part, release)) await this.drained();
     }
   }
 

@@ -1,3 +1,4 @@
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import {
   type Connection,
@@ -114,6 +115,13 @@ const CLOSING = 128;
 const IN_HANDLER = 256;
 /** A `net.Socket` read through `'data'`: its chunks are fresh memory, never reused. */
 const STABLE_CHUNKS = 512;
+/**
+ * A `net.Socket` (TLS ones included) under Node: its handle is done with a write's bytes when
+ * Node calls the write back (the kernel, or the TLS engine, has them), so writes are released.
+ * Not for any other duplex (a `PassThrough` hands written chunks on by reference), nor under Bun
+ * or Deno, whose sockets may keep them differently.
+ */
+const RELEASES = 1024;
 
 // The addresses an idle connection keeps: a canonical IPv4 host packed into an integer (no string
 // kept), or the host string, with a port; or, with port `WHOLE`, an address given whole.
@@ -176,12 +184,28 @@ class SocketConnection implements Connection {
   state = 0;
   /** What is left of writes larger than {@link WRITE_SLICE}, in order; `undefined` when none. */
   rest: Uint8Array[] | undefined;
+  /**
+   * For each entry of {@link rest}: the whole bytes written and their `release` (two slots each,
+   * `undefined` when the write has none).
+   */
+  restOwners: Array<Uint8Array | ((bytes: Uint8Array) => void) | undefined> | undefined;
   readonly resetFn: (() => void) | undefined;
   readonly errorCode: string | undefined;
   remoteHost: number | string = '';
   remotePort = WHOLE;
   localHost: number | string = '';
   localPort = WHOLE;
+  /**
+   * Writes to release (see `Connection.write`), oldest first, as triples: the number of the
+   * socket write whose callback releases it, the bytes, the release function. `undefined` until
+   * the first write with a `release`, so an idle connection has none.
+   */
+  releases: Array<number | Uint8Array | ((bytes: Uint8Array) => void)> | undefined;
+  /** Socket writes made with {@link onWritten} as their callback, and their callbacks so far. */
+  issued = 0;
+  completed = 0;
+  /** The callback of those socket writes (Node calls it once per write, in order). */
+  onWritten: (() => void) | undefined;
 
   constructor(socket: Duplex, options: SocketConnectionOptions, usesOnread: boolean) {
     const tagged = socket as Tagged;
@@ -233,22 +257,79 @@ class SocketConnection implements Connection {
     if ((this.state & (PAUSED | REPORTED | CLOSING)) === 0) this.socket.resume();
   }
 
-  write(bytes: Uint8Array): boolean {
+  /** See `Connection.releasesWrites`: for a `net.Socket` (TLS included) under Node. */
+  get releasesWrites(): boolean {
+    return (this.state & RELEASES) !== 0;
+  }
+
+  write(bytes: Uint8Array, release?: (bytes: Uint8Array) => void): boolean {
     const socket = this.socket;
-    if ((this.state & DONE) !== 0 || socket.destroyed || socket.writableEnded) return false;
-    if (this.rest !== undefined) {
-      this.rest.push(bytes); // behind the slices still to go
+    if ((this.state & DONE) !== 0 || socket.destroyed || socket.writableEnded) {
+      release?.(bytes); // dropped: never read
       return false;
     }
+    if ((this.state & RELEASES) === 0) release = undefined;
+    if (this.rest !== undefined) {
+      this.rest.push(bytes); // behind the slices still to go
+      this.restOwners!.push(bytes, release);
+      return false;
+    }
+    let ok: boolean;
     if (bytes.length > WRITE_SLICE) {
       const rest = [bytes];
       this.rest = rest;
-      if (this.writeRest(rest)) return true; // the kernel took it all at once
-    } else if (socket.write(bytes)) {
-      return true;
+      this.restOwners = [bytes, release];
+      ok = this.writeRest(rest); // true: the kernel took it all at once
+    } else if (release === undefined) {
+      ok = socket.write(bytes);
+    } else {
+      ok = this.writeReleased(bytes, bytes, release);
     }
+    if (ok) return true;
     this.state |= NEED_DRAIN;
     return false;
+  }
+
+  /**
+   * Writes `slice`, the last part of `bytes`, to the socket, and releases `bytes` once the socket
+   * is done with it: at once when Node wrote it to the kernel at once (and everything before it),
+   * else at its callback.
+   */
+  writeReleased(
+    slice: Uint8Array,
+    bytes: Uint8Array,
+    release: (bytes: Uint8Array) => void,
+  ): boolean {
+    const socket = this.socket;
+    const ok = socket.write(slice, (this.onWritten ??= () => this.written()));
+    this.issued++;
+    if (socket.writableLength === 0) {
+      this.releaseUpTo(this.issued);
+      release(bytes);
+    } else {
+      (this.releases ??= []).push(this.issued, bytes, release);
+    }
+    return ok;
+  }
+
+  /** A socket write made with {@link onWritten} completed (Node calls back in write order). */
+  written(): void {
+    this.completed++;
+    this.releaseUpTo(this.completed);
+  }
+
+  /** Releases the writes whose socket write is among the first `n` made with {@link onWritten}. */
+  releaseUpTo(n: number): void {
+    const list = this.releases;
+    if (list === undefined) return;
+    let i = 0;
+    while (i < list.length && (list[i] as number) <= n) i += 3;
+    if (i === 0) return;
+    const done = list.splice(0, i);
+    if (list.length === 0) this.releases = undefined;
+    for (let j = 0; j < done.length; j += 3) {
+      (done[j + 2] as (bytes: Uint8Array) => void)(done[j + 1] as Uint8Array);
+    }
   }
 
   /**
@@ -257,21 +338,27 @@ class SocketConnection implements Connection {
    */
   writeRest(rest: Uint8Array[]): boolean {
     const socket = this.socket;
+    const owners = this.restOwners!;
     for (;;) {
       const head = rest[0];
       if (head === undefined) {
-        this.rest = undefined;
+        this.rest = this.restOwners = undefined;
         return true;
       }
       let slice = head;
+      let ok: boolean;
       if (head.length > WRITE_SLICE) {
         slice = head.subarray(0, WRITE_SLICE);
         rest[0] = head.subarray(WRITE_SLICE);
+        ok = socket.write(slice);
       } else {
         rest.shift();
+        const bytes = owners.shift() as Uint8Array;
+        const release = owners.shift() as ((bytes: Uint8Array) => void) | undefined;
+        ok = release === undefined ? socket.write(slice) : this.writeReleased(slice, bytes, release);
       }
-      if (!socket.write(slice)) {
-        if (rest.length === 0) this.rest = undefined;
+      if (!ok) {
+        if (rest.length === 0) this.rest = this.restOwners = undefined;
         return false;
       }
     }
@@ -294,8 +381,13 @@ class SocketConnection implements Connection {
     const socket = this.socket;
     if (rest !== undefined && !socket.destroyed) {
       // Everything written goes out before the end: hand the slices over at once.
-      this.rest = undefined;
-      for (const bytes of rest) socket.write(bytes);
+      const owners = this.restOwners!;
+      this.rest = this.restOwners = undefined;
+      for (let i = 0; i < rest.length; i++) {
+        const release = owners[2 * i + 1] as ((bytes: Uint8Array) => void) | undefined;
+        if (release === undefined) socket.write(rest[i]!);
+        else this.writeReleased(rest[i]!, owners[2 * i] as Uint8Array, release);
+      }
     }
     socket.end();
   }
@@ -303,7 +395,7 @@ class SocketConnection implements Connection {
   reset(): void {
     if ((this.state & CLOSING) !== 0) return;
     this.state |= DONE | CLOSING;
-    this.rest = undefined;
+    this.rest = this.restOwners = undefined;
     const socket = this.socket as Tagged & { resetAndDestroy?: () => unknown };
     if (socket.destroyed) return;
     if (this.resetFn !== undefined) {
@@ -320,7 +412,7 @@ class SocketConnection implements Connection {
   close(): void {
     if ((this.state & CLOSING) !== 0) return;
     this.state |= DONE | CLOSING;
-    this.rest = undefined;
+    this.rest = this.restOwners = undefined;
     this.socket.destroy();
   }
 
@@ -405,7 +497,7 @@ class SocketConnection implements Connection {
     // Handler calls never overlap: a close caused from inside one is reported right after it.
     if ((state & IN_HANDLER) !== 0) return void queueMicrotask(() => this.report());
     this.state = state | REPORTED;
-    this.rest = undefined;
+    this.rest = this.restOwners = undefined;
     const socket = this.socket;
     socket.off('data', socketOnData);
     socket.off('end', socketOnEnd);
@@ -451,6 +543,7 @@ export function wrapSocket(
     options.localAddress === undefined ? endpointOf(socket, false) : [options.localAddress, WHOLE];
   const conn = new SocketConnection(socket, options, usesOnread);
   if (stableChunks && !usesOnread) conn.state |= STABLE_CHUNKS;
+  if (ONREAD_SUPPORTED && socket instanceof Socket) conn.state |= RELEASES;
   if (remote !== undefined) [conn.remoteHost, conn.remotePort] = remote;
   if (local !== undefined) [conn.localHost, conn.localPort] = local;
   return conn;
