@@ -4,47 +4,17 @@
  * before, to all its peers but the one it came from, until every node has it.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type ByteSink, lengthPrefixed, type PeerId, type Reactor, run } from 'peerlink';
+import { type PeerId, type Reactor, run } from 'peerlink';
+import { type Gossip, gossipCodecFor } from './gossip-codec.js';
 import { type LiveSample, RateSampler } from './live.js';
 
-/** One gossip message. */
-export interface Gossip {
-  /** Unique per message (u32): what nodes remember to drop duplicates. */
-  readonly id: number;
-  /** The node that started it. */
-  readonly origin: number;
-  /** How many times it was forwarded before this copy (0 from the origin). */
-  readonly hops: number;
-  /** Application bytes. */
-  readonly payload: Uint8Array;
-}
+export type { Gossip } from './gossip-codec.js';
 
-/** Largest payload the gossip codec accepts, in bytes. */
+/** Largest payload the mesh's gossip codec accepts, in bytes. */
 export const MAX_PAYLOAD = 64 * 1024;
 
-/** Frames: u32 BE length, then id u32 BE, origin u16 BE, hops u8, payload. */
-export const gossipCodec = lengthPrefixed<Gossip>(
-  { maxSize: 4 + 7 + MAX_PAYLOAD },
-  {
-    encode(message: Gossip, sink: ByteSink) {
-      sink.writeU32BE(message.id);
-      sink.writeU16BE(message.origin);
-      sink.writeU8(message.hops);
-      sink.writeBytes(message.payload);
-    },
-    decode(body) {
-      if (body.length < 7) return undefined;
-      const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
-      return {
-        id: view.getUint32(0),
-        origin: view.getUint16(4),
-        hops: body[6]!,
-        payload: body.slice(7), // a copy: `body` is only valid during this call
-      };
-    },
-    size: (message) => 7 + message.payload.length,
-  },
-);
+/** The mesh's codec (see `gossip-codec.ts` for the frames). */
+export const gossipCodec = gossipCodecFor(MAX_PAYLOAD);
 
 /** Options of {@link runMesh}. */
 export interface MeshOptions {

@@ -19,8 +19,16 @@ export interface PeerVersion {
   readonly services: bigint;
 }
 
-interface PeerState {
+/**
+ * What the node keeps per peer, in the reactor's per-peer slot (`Reactor<BitcoinMessage,
+ * BitcoinPeer>`): readable as `reactor.state(peer)`, in `peerStats(peer).state`, and in the
+ * peer's `disconnected` event.
+ */
+export interface BitcoinPeer {
   readonly outbound: boolean;
+  /** The peer's address (`host:port`). */
+  readonly address: string;
+  /** Its `version`, once received. */
   version: PeerVersion | undefined;
   /** We sent our `version`. */
   sentVersion: boolean;
@@ -44,12 +52,11 @@ export class BitcoinNode {
   readonly chain = new HeaderChain();
   /** `ping`s we answered. */
   pingsAnswered = 0;
-  private readonly peers = new Map<PeerId, PeerState>();
   private readonly nonce = randomBytes(8).readBigUInt64LE();
   private readonly userAgent: string;
 
   constructor(
-    readonly reactor: Reactor<BitcoinMessage>,
+    readonly reactor: Reactor<BitcoinMessage, BitcoinPeer>,
     options: BitcoinNodeOptions = {},
   ) {
     this.userAgent = options.userAgent ?? '/peerlink-example:0.0.0/';
@@ -61,7 +68,7 @@ export class BitcoinNode {
 
   /** Resolves with the peer's `version` once the handshake with `peer` is complete both ways. */
   handshake(peer: PeerId): Promise<PeerVersion> {
-    const state = this.peers.get(peer);
+    const state = this.reactor.state(peer);
     if (state === undefined) return Promise.reject(new Error(`no peer ${peer}`));
     if (state.version !== undefined && state.gotVerack) return Promise.resolve(state.version);
     return new Promise((resolve, reject) => {
@@ -78,7 +85,7 @@ export class BitcoinNode {
 
   /** Sends a `ping` and resolves with the round trip in ms when the matching `pong` arrives. */
   ping(peer: PeerId): Promise<number> {
-    const state = this.peers.get(peer);
+    const state = this.reactor.state(peer);
     if (state === undefined) return Promise.reject(new Error(`no peer ${peer}`));
     const nonce = randomBytes(8).readBigUInt64LE();
     const started = performance.now();
@@ -95,7 +102,7 @@ export class BitcoinNode {
    * than 2,000. A header that does not check out disconnects the peer and rejects.
    */
   syncHeaders(peer: PeerId): Promise<number> {
-    const state = this.peers.get(peer);
+    const state = this.reactor.state(peer);
     if (state === undefined) return Promise.reject(new Error(`no peer ${peer}`));
     return new Promise((resolve, reject) => {
       state.sync = { resolve, reject };
@@ -118,7 +125,7 @@ export class BitcoinNode {
     this.reactor.send(peer, message);
   }
 
-  private sendVersion(peer: PeerId, state: PeerState): void {
+  private sendVersion(peer: PeerId, state: BitcoinPeer): void {
     const none: NetAddress = { services: 0n, ip: new Uint8Array(16), port: 0 };
     state.sentVersion = true;
     this.send(peer, {
@@ -135,12 +142,13 @@ export class BitcoinNode {
     });
   }
 
-  private onEvent(event: ReactorEvent<BitcoinMessage>): void {
+  private onEvent(event: ReactorEvent<BitcoinMessage, BitcoinPeer>): void {
     switch (event.type) {
       case 'connected':
       case 'accepted': {
-        const state: PeerState = {
+        const state: BitcoinPeer = {
           outbound: event.type === 'connected',
+          address: event.remoteAddress,
           version: undefined,
           sentVersion: false,
           gotVerack: false,
@@ -149,14 +157,13 @@ export class BitcoinNode {
           pings: new Map(),
           sync: undefined,
         };
-        this.peers.set(event.peer, state);
+        this.reactor.setState(event.peer, state);
         // The side that connects speaks first.
         if (state.outbound) this.sendVersion(event.peer, state);
         break;
       }
       case 'disconnected': {
-        const state = this.peers.get(event.peer);
-        this.peers.delete(event.peer);
+        const state = event.state; // the peer is gone: its last state comes with the event
         if (state === undefined) break;
         const error = new Error(`peer ${event.peer} disconnected: ${event.reason.kind}`);
         for (const fail of state.failed) fail(error);
@@ -172,7 +179,7 @@ export class BitcoinNode {
   }
 
   private onMessage(peer: PeerId, message: BitcoinMessage): void {
-    const state = this.peers.get(peer);
+    const state = this.reactor.state(peer);
     if (state === undefined) return;
     // The codec has already refused anything out of handshake order.
     switch (message.type) {
@@ -192,6 +199,7 @@ export class BitcoinNode {
         break;
       case 'verack':
         state.gotVerack = true;
+        this.reactor.ready(peer); // the handshake is done: `handshakeTimeout` no longer applies
         for (const resolve of state.ready.splice(0)) resolve(state.version!);
         state.failed.length = 0;
         if (!state.outbound) for (const resolve of this.inboundWaiters.splice(0)) resolve(peer);

@@ -16,9 +16,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { run } from 'peerlink';
-import { bitcoinCodecFactory, hashToHex } from './codec.js';
-import { BitcoinNode } from './node.js';
+import { hashToHex } from './codec.js';
+import { startBitcoinNode } from './policy.js';
 
 const blocksAt = process.argv.indexOf('--blocks');
 const blocks = blocksAt === -1 ? 2100 : Number(process.argv[blocksAt + 1]);
@@ -79,8 +78,8 @@ function startBcoin(
   });
 }
 
-const reactor = await run({ codec: bitcoinCodecFactory(), listen: '127.0.0.1:0' });
-const node = new BitcoinNode(reactor);
+// A node with Bitcoin Core's connection policy (`policy.ts`).
+const { reactor, node } = await startBitcoinNode({ listen: '127.0.0.1:0' });
 const inbound = node.nextInbound();
 const bcoin = await startBcoin(reactor.listenAddresses[0]!);
 try {

@@ -35,7 +35,9 @@ export {
 export {
   type BodyCodec,
   type LengthPrefix,
+  type LengthPrefixedFraming,
   type LengthPrefixedOptions,
   lengthPrefixed,
+  lengthPrefixedFraming,
 } from './length-prefixed.js';
 export { ByteSink, type ByteSinkOptions, type ByteWriter, varintSize } from './sink.js';

@@ -31,6 +31,55 @@ export interface BodyCodec<M> {
   decodeAt?(bytes: Uint8Array, start: number, end: number): M | undefined;
 }
 
+/**
+ * How a codec made by {@link lengthPrefixed} frames its messages, for a receive path that walks
+ * frames itself (the stream's loop for these codecs: no decode result per message). See
+ * {@link lengthPrefixedFraming}.
+ */
+export interface LengthPrefixedFraming {
+  /** The prefix format. */
+  readonly prefix: LengthPrefix;
+  /** The largest whole frame, prefix included, in bytes (the codec's `maxSize`). */
+  readonly maxSize: number;
+  /**
+   * The body codec, or `undefined` for the raw codec (a message is the view
+   * `bytes.subarray(bodyStart, frameEnd)` of its input).
+   */
+  readonly body: BodyCodec<unknown> | undefined;
+}
+
+/** The framing of every codec `lengthPrefixed` made, with the decode functions it was made with. */
+const framings = new WeakMap<
+  object,
+  { framing: LengthPrefixedFraming; decode: unknown; decodeAt: unknown }
+>();
+
+/**
+ * The framing of `codec` when {@link lengthPrefixed} made it, else `undefined` (any other codec,
+ * including a copy or wrapper of one). A receive path may then decode its frames without calling
+ * `decode`, with exactly the same outcome: a message per frame (the raw body as a view of the
+ * input, or what the body codec's `decodeAt`/`decode` returns), `malformed` for a frame above
+ * `maxSize` or a body the body codec rejects (`undefined`), a codec failure when it throws.
+ * A codec whose `decode` or `decodeAt` was replaced since is no longer one of these: `undefined`.
+ */
+export function lengthPrefixedFraming(codec: unknown): LengthPrefixedFraming | undefined {
+  if (typeof codec !== 'object' || codec === null) return undefined;
+  const made = framings.get(codec);
+  if (made === undefined) return undefined;
+  const c = codec as Codec<unknown>;
+  return c.decode === made.decode && c.decodeAt === made.decodeAt ? made.framing : undefined;
+}
+
+/** Records that `lengthPrefixed` made `codec`, framed as said. */
+function register<M>(codec: Codec<M>, framing: LengthPrefixedFraming): Codec<M> {
+  framings.set(codec, {
+    framing: Object.freeze(framing),
+    decode: codec.decode,
+    decodeAt: codec.decodeAt,
+  });
+  return codec;
+}
+
 /** Options of {@link lengthPrefixed}. */
 export interface LengthPrefixedOptions {
   /**
@@ -172,7 +221,7 @@ export function lengthPrefixed<M>(
       result.consumed = end - offset;
       return result;
     };
-    return {
+    const raw: Codec<Uint8Array> = {
       maxSize,
       retainsInput: true,
       encode(message: Uint8Array, sink: ByteWriter): number {
@@ -189,6 +238,7 @@ export function lengthPrefixed<M>(
         return prefixSize(message.length) + message.length;
       },
     };
+    return register(raw, { prefix, maxSize, body: undefined });
   }
 
   const sized = body.size !== undefined;
@@ -266,7 +316,7 @@ export function lengthPrefixed<M>(
       return prefixSize(n) + n;
     };
   }
-  return codec;
+  return register(codec, { prefix, maxSize, body: body as BodyCodec<unknown> });
 }
 
 /** The raw codec's refusal of a message that is not a `Uint8Array` (`{ length: 5 }`, say). */

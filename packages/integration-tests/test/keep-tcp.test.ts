@@ -1,35 +1,12 @@
-import { type KeepEvent, keep, Reactor } from '@peerlink/reactor';
+import { keep, Reactor } from '@peerlink/reactor';
 import { tcpTransport } from '@peerlink/transport-tcp';
 import { afterEach, describe, expect, it } from 'vitest';
-import { smallCodec } from '../../reactor/test/fixtures.js';
+import { keepCollector, smallCodec } from '../../reactor/test/fixtures.js';
 
 const reactors: Reactor<Uint8Array>[] = [];
 afterEach(async () => {
   await Promise.all(reactors.splice(0).map((r) => r.shutdown({ flushTimeout: 0 })));
 });
-
-/** Collects keep events and lets a test wait for the n-th one that matches (recorded or future). */
-function collector() {
-  const events: KeepEvent[] = [];
-  const waiters: Array<() => void> = [];
-  return {
-    events,
-    onEvent(event: KeepEvent) {
-      events.push(event);
-      for (const w of waiters.splice(0)) w();
-    },
-    nth(test: (e: KeepEvent) => boolean, n = 1): Promise<KeepEvent> {
-      return new Promise((resolve) => {
-        const check = () => {
-          const found = events.filter(test);
-          if (found.length >= n) resolve(found[n - 1]!);
-          else waiters.push(check);
-        };
-        check();
-      });
-    },
-  };
-}
 
 describe('keep (TCP)', () => {
   it('reconnects to a node that restarts on the same port', async () => {
@@ -37,7 +14,7 @@ describe('keep (TCP)', () => {
     const b = new Reactor({ codec: smallCodec, transport: tcpTransport() });
     reactors.push(b);
     const [address] = await first.listen('127.0.0.1:0');
-    const c = collector();
+    const c = keepCollector();
     const kept = keep(b, address!, {
       backoff: { initial: 5, max: 50 },
       onEvent: c.onEvent,

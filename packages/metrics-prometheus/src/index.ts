@@ -104,7 +104,13 @@ export class PeerlinkMetrics {
       }
     }
     const self = this;
-    const counter = (
+    /**
+     * Registers one metric whose value is read from each reactor's snapshot at every scrape:
+     * `value` for a plain series, or `each` for a metric with extra labels (`reason`,
+     * `direction`), which sets one value per label set.
+     */
+    const metric = (
+      Type: typeof Counter | typeof Gauge,
       name: keyof typeof METRICS,
       value: (s: Snapshot) => number,
       extra: readonly string[] = [],
@@ -112,53 +118,30 @@ export class PeerlinkMetrics {
     ) => {
       const full = this.prefix + name;
       this.names.push(full);
-      new Counter({
+      new Type({
         name: full,
         help: METRICS[name],
         labelNames: [...this.labelNames, ...extra],
         registers: [this.registry],
-        collect(this: Counter) {
-          // A reactor's totals are already cumulative: publish them as they are.
+        collect(this: Counter | Gauge) {
+          // Counters too are published as read: a reactor's totals are already cumulative.
           this.reset();
+          const publish = (labels: Labels, v: number) =>
+            this instanceof Gauge ? this.set(labels, v) : this.inc(labels, v);
           for (const source of self.sources) {
             const snap = self.snapshot(source);
-            if (each !== undefined) {
-              each(snap, (labels, v) => this.inc({ ...source.labels, ...labels }, v));
-            } else {
-              this.inc(source.labels, value(snap));
-            }
+            if (each !== undefined) each(snap, (l, v) => publish({ ...source.labels, ...l }, v));
+            else publish(source.labels, value(snap));
           }
         },
       });
     };
-    const gauge = (
-      name: keyof typeof METRICS,
-      value: (s: Snapshot) => number,
-      extra: readonly string[] = [],
-      each?: (s: Snapshot, set: (labels: Labels, value: number) => void) => void,
-    ) => {
-      const full = this.prefix + name;
-      this.names.push(full);
-      new Gauge({
-        name: full,
-        help: METRICS[name],
-        labelNames: [...this.labelNames, ...extra],
-        registers: [this.registry],
-        collect(this: Gauge) {
-          this.reset();
-          for (const source of self.sources) {
-            const snap = self.snapshot(source);
-            if (each !== undefined) each(snap, (l, v) => this.set({ ...source.labels, ...l }, v));
-            else this.set(source.labels, value(snap));
-          }
-        },
-      });
-    };
-    counter('received_bytes_total', (s) => s.stats.totals.bytesIn);
-    counter('sent_bytes_total', (s) => s.stats.totals.bytesOut);
-    counter('received_messages_total', (s) => s.stats.totals.messagesIn);
-    counter('sent_messages_total', (s) => s.stats.totals.messagesOut);
-    counter(
+    metric(Counter, 'received_bytes_total', (s) => s.stats.totals.bytesIn);
+    metric(Counter, 'sent_bytes_total', (s) => s.stats.totals.bytesOut);
+    metric(Counter, 'received_messages_total', (s) => s.stats.totals.messagesIn);
+    metric(Counter, 'sent_messages_total', (s) => s.stats.totals.messagesOut);
+    metric(
+      Counter,
       'disconnects_total',
       () => 0,
       ['reason'],
@@ -166,7 +149,8 @@ export class PeerlinkMetrics {
         for (const [reason, n] of Object.entries(s.stats.disconnects)) set({ reason }, n ?? 0);
       },
     );
-    counter(
+    metric(
+      Counter,
       'refused_connections_total',
       () => 0,
       ['reason'],
@@ -174,7 +158,8 @@ export class PeerlinkMetrics {
         for (const [reason, n] of Object.entries(s.stats.refused)) set({ reason }, n ?? 0);
       },
     );
-    gauge(
+    metric(
+      Gauge,
       'peers',
       () => 0,
       ['direction'],
@@ -183,16 +168,16 @@ export class PeerlinkMetrics {
         set({ direction: 'outbound' }, s.outbound);
       },
     );
-    gauge('closing_connections', (s) => s.stats.closing);
-    gauge('pending_connects', (s) => s.stats.pendingConnects);
-    gauge('listeners', (s) => s.stats.listeners);
-    gauge('bans', (s) => s.stats.bans);
-    gauge('paused_peers', (s) => s.stats.pausedPeers);
-    gauge('blocked_peers', (s) => s.blocked);
-    gauge('queued_bytes', (s) => s.queuedBytes);
-    gauge('oldest_queued_age_seconds', (s) => s.oldestAge / 1000);
-    gauge('queued_events', (s) => s.stats.queuedEvents);
-    gauge('event_capacity', (s) => s.stats.eventCapacity);
+    metric(Gauge, 'closing_connections', (s) => s.stats.closing);
+    metric(Gauge, 'pending_connects', (s) => s.stats.pendingConnects);
+    metric(Gauge, 'listeners', (s) => s.stats.listeners);
+    metric(Gauge, 'bans', (s) => s.stats.bans);
+    metric(Gauge, 'paused_peers', (s) => s.stats.pausedPeers);
+    metric(Gauge, 'blocked_peers', (s) => s.blocked);
+    metric(Gauge, 'queued_bytes', (s) => s.queuedBytes);
+    metric(Gauge, 'oldest_queued_age_seconds', (s) => s.oldestAge / 1000);
+    metric(Gauge, 'queued_events', (s) => s.stats.queuedEvents);
+    metric(Gauge, 'event_capacity', (s) => s.stats.eventCapacity);
   }
 
   /**

@@ -10,9 +10,10 @@ import {
 
 /**
  * Options of {@link run}: every {@link ReactorOptions} field except `transport` (always TCP here),
- * plus the addresses to listen on and the TCP transport's own options.
+ * plus the addresses to listen on and the TCP transport's own options. `S` is the type of the
+ * per-peer state (`Reactor<M, S>`; default none).
  */
-export interface RunOptions<M> extends Omit<ReactorOptions<M>, 'transport'> {
+export interface RunOptions<M, S = undefined> extends Omit<ReactorOptions<M, S>, 'transport'> {
   /**
    * Addresses to listen on (`host:port`, `[v6]:port`; port 0 for any free port). Default: none,
    * an outbound-only node (as the Rust `Config::bind_addr` left empty). The bound addresses are
@@ -35,7 +36,7 @@ export interface RunOptions<M> extends Omit<ReactorOptions<M>, 'transport'> {
  * console.log('listening on', node.listenAddresses);
  * ```
  */
-export async function run<M>(options: RunOptions<M>): Promise<Reactor<M>> {
+export async function run<M, S = undefined>(options: RunOptions<M, S>): Promise<Reactor<M, S>> {
   if (typeof options !== 'object' || options === null) {
     throw invalidArgument('options', 'an object', options);
   }
@@ -50,7 +51,7 @@ export async function run<M>(options: RunOptions<M>): Promise<Reactor<M>> {
   if (tcp !== undefined && (typeof tcp !== 'object' || tcp === null)) {
     throw invalidArgument('options.tcp', 'an object or undefined', tcp);
   }
-  const reactor = new Reactor<M>({ ...reactorOptions, transport: tcpTransport(tcp) });
+  const reactor = new Reactor<M, S>({ ...reactorOptions, transport: tcpTransport(tcp) });
   if (listen !== undefined && listen.length > 0) {
     try {
       await reactor.listen(listen);
@@ -67,10 +68,10 @@ export async function run<M>(options: RunOptions<M>): Promise<Reactor<M>> {
  * `run_with_connector`): for example a proxy, a test double, or a socket with custom options.
  * Inbound connections are unaffected.
  */
-export function runWithConnector<M>(
-  options: RunOptions<M>,
+export function runWithConnector<M, S = undefined>(
+  options: RunOptions<M, S>,
   connector: Connector,
-): Promise<Reactor<M>> {
+): Promise<Reactor<M, S>> {
   if (typeof connector !== 'function') {
     return Promise.reject(invalidArgument('connector', 'a function', connector));
   }
@@ -92,9 +93,9 @@ export function runWithConnector<M>(
  * await node.connect('exampleonionaddress.onion:8333');
  * ```
  */
-export async function runWithSocks5Proxy<M>(
-  options: RunOptions<M>,
+export async function runWithSocks5Proxy<M, S = undefined>(
+  options: RunOptions<M, S>,
   proxy: Socks5ConnectorOptions,
-): Promise<Reactor<M>> {
+): Promise<Reactor<M, S>> {
   return runWithConnector(options, socks5Connector(proxy));
 }

@@ -104,6 +104,22 @@ describe('run', () => {
     expect(node.config.maxSize).toBe(1024);
   });
 
+  it('types the per-peer state as `run<M, S>` and sets it with `acceptState`', async () => {
+    const server = await run<Uint8Array, { from: string }>({
+      codec,
+      listen: '127.0.0.1:0',
+      acceptState: ({ remoteAddress }) => ({ from: remoteAddress }),
+    });
+    cleanup.push(() => server.shutdown({ flushTimeout: 0 }));
+    const accepted = new Promise<number>((resolve) =>
+      server.onEvent((e) => e.type === 'accepted' && resolve(e.peer)),
+    );
+    const client = track(await run({ codec }));
+    await client.connect(server.listenAddresses[0]!);
+    const state: { from: string } | undefined = server.state(await accepted);
+    expect(state?.from).toMatch(/^127\.0\.0\.1:\d+$/);
+  });
+
   it('rejects with `ERR_LISTEN_FAILED` when an address is in use', async () => {
     const first = track(await run({ codec, listen: '127.0.0.1:0' }));
     const taken = first.listenAddresses[0]!;

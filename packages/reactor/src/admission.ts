@@ -255,6 +255,12 @@ export class Admission {
   private readonly admitted = new Map<PeerId, Admitted>();
   private readonly addressCount = new Map<string, number>();
   private readonly prefixCount = new Map<string, number>();
+  /**
+   * Whether inbound peers are counted per address and prefix: only when a per-address or
+   * per-prefix limit, or eviction, needs the counts. With the defaults (no limit, no eviction) an
+   * inbound peer costs no bookkeeping here (an entry and two key strings, about 130 bytes).
+   */
+  private readonly counts: boolean;
 
   constructor(options: AdmissionOptions) {
     this.perAddress = limit('maxInboundPerAddress', options.maxInboundPerAddress);
@@ -302,6 +308,15 @@ export class Admission {
       }
       this.evict = { protectRecent, protectLongLived };
     }
+    this.counts =
+      this.perAddress !== Number.POSITIVE_INFINITY ||
+      this.perPrefix !== Number.POSITIVE_INFINITY ||
+      this.evict !== undefined;
+  }
+
+  /** How many inbound peers are counted per address and prefix (0 when nothing needs counts). */
+  get counted(): number {
+    return this.admitted.size;
   }
 
   /** The address and prefix keys of a remote address. */
@@ -321,9 +336,11 @@ export class Admission {
    */
   admit(remoteAddress: string, now: number): RefusalReason | undefined {
     if (this.isBanned(remoteAddress, now)) return 'banned';
-    const keys = this.keys(remoteAddress);
-    if ((this.addressCount.get(keys.address) ?? 0) >= this.perAddress) return 'address-limit';
-    if ((this.prefixCount.get(keys.prefix) ?? 0) >= this.perPrefix) return 'prefix-limit';
+    if (this.counts) {
+      const keys = this.keys(remoteAddress);
+      if ((this.addressCount.get(keys.address) ?? 0) >= this.perAddress) return 'address-limit';
+      if ((this.prefixCount.get(keys.prefix) ?? 0) >= this.perPrefix) return 'prefix-limit';
+    }
     if (this.rate !== Number.POSITIVE_INFINITY) {
       if (this.refilledAt !== undefined) {
         this.tokens = Math.min(
@@ -340,6 +357,7 @@ export class Admission {
 
   /** An inbound peer was admitted. */
   added(peer: PeerId, remoteAddress: string): void {
+    if (!this.counts) return;
     const keys = this.keys(remoteAddress);
     this.admitted.set(peer, keys);
     this.addressCount.set(keys.address, (this.addressCount.get(keys.address) ?? 0) + 1);

@@ -1,8 +1,12 @@
 import type { Codec } from '@peerlink/codec';
 import type { StreamConfig } from '@peerlink/stream';
+import type { EventQueue } from './event-queue.js';
 import type { PeerId, ReactorEvent } from './events.js';
 import type { Log } from './log.js';
 import type { Peer } from './peer.js';
+import type { PeerLifecycle } from './peer-lifecycle.js';
+import type { Registry } from './registry.js';
+import type { Turn } from './turn.js';
 
 /**
  * What a {@link Peer} needs from its reactor: where its messages and events go, the clock, and
@@ -38,15 +42,15 @@ export interface PeerHost<M> {
   /** The peer stopped reading until the event queue has room; it is resumed with `resume`. */
   paused(peer: Peer<M>): void;
   /** The peer no longer waits for room in the event queue. */
-  unpaused(peer: Peer<M>): void;
+  unpaused(peer: PeerLifecycle<M>): void;
   /** The peer has data queued: call its `flush` at the end of the turn. */
   scheduleFlush(peer: Peer<M>): void;
   /** The peer was reported `disconnected`: it is no longer a peer (its connection may live on). */
-  forget(peer: Peer<M>): void;
+  forget(peer: PeerLifecycle<M>): void;
   /** The peer flushes its queue before it ends its connection. */
-  closing(peer: Peer<M>): void;
+  closing(peer: PeerLifecycle<M>): void;
   /** The peer's connection is gone for good. */
-  released(peer: Peer<M>): void;
+  released(peer: PeerLifecycle<M>): void;
 }
 
 /** Byte and message counters. */
@@ -55,4 +59,47 @@ export interface Totals {
   bytesOut: number;
   messagesIn: number;
   messagesOut: number;
+}
+
+/**
+ * The reactor's {@link PeerHost}: `base` as it is, the event queue, the registry's counters and
+ * changes, and the per-turn work of `turn`.
+ */
+export function reactorHost<M>(
+  r: Registry<M>,
+  turn: Turn<M>,
+  queue: EventQueue<M>,
+  base: Pick<
+    PeerHost<M>,
+    'codec' | 'config' | 'log' | 'trace' | 'telemetry' | 'clock' | 'readBudget'
+  >,
+): PeerHost<M> {
+  return {
+    codec: base.codec,
+    config: base.config,
+    log: base.log,
+    trace: base.trace,
+    telemetry: base.telemetry,
+    departed: r.departed,
+    clock: base.clock,
+    turnClock: () => turn.now(),
+    emit: (event) => {
+      if (event.type === 'disconnected') {
+        const kind = event.reason.kind;
+        r.disconnects[kind] = (r.disconnects[kind] ?? 0) + 1;
+      }
+      queue.emit(event);
+    },
+    deliver: queue.deliver,
+    eventQueueFull: () => queue.full,
+    readBudget: base.readBudget,
+    readTurn: () => turn.readTurnNow(),
+    budgetSpent: (p) => turn.budgetSpent(p),
+    paused: (p) => queue.pause(p),
+    unpaused: (p) => queue.unpause(p),
+    scheduleFlush: (p) => turn.scheduleFlush(p),
+    forget: (p) => r.forget(p),
+    closing: (p) => r.closing.add(p),
+    released: (p) => r.released(p),
+  };
 }

@@ -1,5 +1,6 @@
 import { type Connection, type ConnectionHandler, PeerlinkError } from '@peerlink/stream';
 import { ReactorErrorCodes } from './errors.js';
+import { shutdownError } from './util.js';
 
 /** What an {@link Upgrade} sees of a raw connection while it runs. */
 export interface UpgradeContext {
@@ -336,5 +337,44 @@ export async function runUpgrade(
     signal?.removeEventListener('abort', onAbort);
     if (!controller.signal.aborted)
       controller.abort(new PeerlinkError(ReactorErrorCodes.ABORTED, 'upgrade done'));
+  }
+}
+
+/**
+ * The reactor's connection upgrade and the upgrades in progress (shutdown aborts them). Internal.
+ */
+export class Upgrades {
+  private readonly running = new Set<AbortController>();
+
+  /**
+   * @param upgrade The application's upgrade.
+   * @param timeout Its deadline, in milliseconds (`upgradeTimeout`).
+   */
+  constructor(
+    private readonly upgrade: Upgrade,
+    private readonly timeout: number,
+  ) {}
+
+  /** Runs the connection upgrade on `conn`; shutdown (and `signal`) abort it. */
+  async run(
+    conn: Connection,
+    info: UpgradeInfo,
+    signal: AbortSignal | undefined,
+  ): Promise<Connection> {
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    this.running.add(controller);
+    try {
+      return await runUpgrade(conn, this.upgrade, info, this.timeout, controller.signal);
+    } finally {
+      this.running.delete(controller);
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Aborts every upgrade in progress with `ERR_SHUTDOWN`. */
+  abortAll(): void {
+    for (const upgrade of this.running) upgrade.abort(shutdownError());
   }
 }

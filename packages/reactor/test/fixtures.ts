@@ -6,7 +6,7 @@ import {
   malformed,
   readU64LE,
 } from '@peerlink/codec';
-import type { PeerId, Reactor, ReactorEvent } from '@peerlink/reactor';
+import type { KeepEvent, PeerId, Reactor, ReactorEvent } from '@peerlink/reactor';
 
 /** The Rust crate's pingpong wire format: ASCII `ping`/`pong` then a u64 LE; 12 bytes a message. */
 export type PingPong = { readonly kind: 'ping' | 'pong'; readonly n: bigint };
@@ -121,4 +121,27 @@ export function pattern(n: number, seed = 0): Uint8Array {
   const out = new Uint8Array(n);
   for (let i = 0; i < n; i++) out[i] = (i * 31 + seed * 7) & 0xff;
   return out;
+}
+
+/** Collects keep events and lets a test wait for the n-th one that matches (recorded or future). */
+export function keepCollector() {
+  const events: KeepEvent[] = [];
+  const waiters: Array<() => void> = [];
+  return {
+    events,
+    onEvent(event: KeepEvent) {
+      events.push(event);
+      for (const w of waiters.splice(0)) w();
+    },
+    nth(test: (e: KeepEvent) => boolean, n = 1): Promise<KeepEvent> {
+      return new Promise((resolve) => {
+        const check = () => {
+          const found = events.filter(test);
+          if (found.length >= n) resolve(found[n - 1]!);
+          else waiters.push(check);
+        };
+        check();
+      });
+    },
+  };
 }

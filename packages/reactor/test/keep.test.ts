@@ -1,7 +1,6 @@
 import { PeerlinkError } from '@peerlink/codec';
 import {
   backoffDelay,
-  type KeepEvent,
   keep,
   type PeerId,
   Reactor,
@@ -10,7 +9,7 @@ import {
 } from '@peerlink/reactor';
 import { MemoryNetwork, VirtualScheduler } from '@peerlink/transport-memory';
 import { afterEach, describe, expect, it } from 'vitest';
-import { smallCodec } from './fixtures.js';
+import { keepCollector, smallCodec } from './fixtures.js';
 
 const reactors: Reactor<Uint8Array>[] = [];
 afterEach(async () => {
@@ -28,29 +27,6 @@ function simulated(seed = 1) {
   /** Resolves after `ms` of simulated time (a timer of the virtual scheduler, not a sleep). */
   const elapse = (ms: number) => new Promise<void>((r) => scheduler.setTimeout(r, ms));
   return { scheduler, network, node, elapse };
-}
-
-/** Collects keep events and lets a test wait for the n-th one that matches (recorded or future). */
-function collector() {
-  const events: KeepEvent[] = [];
-  const waiters: Array<() => void> = [];
-  return {
-    events,
-    onEvent(event: KeepEvent) {
-      events.push(event);
-      for (const w of waiters.splice(0)) w();
-    },
-    nth(test: (e: KeepEvent) => boolean, n = 1): Promise<KeepEvent> {
-      return new Promise((resolve) => {
-        const check = () => {
-          const found = events.filter(test);
-          if (found.length >= n) resolve(found[n - 1]!);
-          else waiters.push(check);
-        };
-        check();
-      });
-    },
-  };
 }
 
 describe('backoff', () => {
@@ -106,7 +82,7 @@ describe('keep (simulated network, simulated time)', () => {
     const randoms = [0.1, 0.9, 0.5, 0.3];
     let draw = 0;
     const attemptsAt: number[] = [];
-    const c = collector();
+    const c = keepCollector();
     const kept = keep(b, 'a:1', {
       backoff: { initial: 100, factor: 2, max: 1000, jitter: 0.5 },
       timers: scheduler,
@@ -156,7 +132,7 @@ describe('keep (simulated network, simulated time)', () => {
   it('gives up after `attempts` consecutive failures', async () => {
     const { scheduler, node } = simulated();
     const b = node('b');
-    const c = collector();
+    const c = keepCollector();
     const kept = keep(b, 'nobody:1', {
       backoff: { initial: 10, attempts: 3, jitter: 0 },
       timers: scheduler,
@@ -186,7 +162,7 @@ describe('keep (simulated network, simulated time)', () => {
       if (e.type === 'accepted') a.disconnect(e.peer); // accepts, then hangs up at once
     });
     await a.listen('a:1');
-    const c = collector();
+    const c = keepCollector();
     const kept = keep(b, 'a:1', {
       backoff: { initial: 50, attempts: 3, jitter: 0 },
       stableAfter: 1000,
@@ -201,7 +177,7 @@ describe('keep (simulated network, simulated time)', () => {
   it('stops on `unkeep()` while waiting: no more attempts, the wait cancelled', async () => {
     const { scheduler, node } = simulated();
     const b = node('b');
-    const c = collector();
+    const c = keepCollector();
     const kept = keep(b, 'nobody:1', {
       backoff: { initial: 1000 },
       timers: scheduler,
@@ -224,7 +200,7 @@ describe('keep (simulated network, simulated time)', () => {
       if (e.type === 'connect-failed') failed.push(e.error);
     });
     const controller = new AbortController();
-    const c = collector();
+    const c = keepCollector();
     const kept = keep(b, 'hole:1', {
       signal: controller.signal,
       timers: scheduler,
@@ -244,7 +220,7 @@ describe('keep (simulated network, simulated time)', () => {
   it('does not start with an already aborted `signal`', async () => {
     const { scheduler, node } = simulated();
     const b = node('b');
-    const c = collector();
+    const c = keepCollector();
     const kept = keep(b, 'a:1', {
       signal: AbortSignal.abort(),
       timers: scheduler,
@@ -259,7 +235,7 @@ describe('keep (simulated network, simulated time)', () => {
     const a = node('a');
     const b = node('b');
     await a.listen('a:1');
-    const c = collector();
+    const c = keepCollector();
     const kept = keep(b, 'a:1', { timers: scheduler, onEvent: c.onEvent });
     await c.nth((e) => e.type === 'connected');
     await b.shutdown({ flushTimeout: 0 });
@@ -271,7 +247,7 @@ describe('keep (simulated network, simulated time)', () => {
     const a = node('a');
     const b = node('b');
     await a.listen('a:1');
-    const c = collector();
+    const c = keepCollector();
     const kept = keep(b, 'a:1', { timers: scheduler, onEvent: c.onEvent });
     const connected = await c.nth((e) => e.type === 'connected');
     kept.unkeep();

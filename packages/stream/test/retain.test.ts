@@ -105,12 +105,46 @@ describe('MessageStream with a codec whose messages view their input (raw length
     expect(stream.rxCapacity).toBe(0); // the buffer went with the message
   });
 
-  test('a declared length is not reserved before the bytes arrive', () => {
+  test('a declared length is reserved only in proportion to what has arrived of it', () => {
     const codec = lengthPrefixed({ maxSize: 16 * 1024 * 1024 });
     const stream = new MessageStream(codec);
+    // Declares 0xfffff0 bytes of body (a 0xfffff4-byte frame, within the limit).
     expect(stream.handleData(Uint8Array.of(0x00, 0xff, 0xff, 0xf0), () => {}, 0)).toBeUndefined();
+    expect(stream.rxCapacity).toBeLessThanOrEqual(4096);
     expect(stream.handleData(new Uint8Array(5000), () => {}, 0)).toBeUndefined();
-    expect(stream.rxCapacity).toBeLessThanOrEqual(4 * 5004);
+    expect(stream.bufferedBytes).toBe(5004);
+    expect(stream.rxCapacity).toBeLessThanOrEqual(16 * 5004 + 64);
+    // The same over a chunk the caller owns: the tail is held where it is, nothing reserved.
+    const owned = new MessageStream(codec);
+    const chunk = Uint8Array.of(0x00, 0xff, 0xff, 0xf0, 1, 2, 3);
+    expect(owned.handleData(chunk, () => {}, 0, true)).toBeUndefined();
+    expect(owned.rxCapacity).toBe(chunk.length);
+  });
+
+  test('a frame whose first part makes its size plausible gets its exact buffer at once', () => {
+    const codec = lengthPrefixed({ maxSize: 1024 * 1024 + 4 });
+    const { wire } = encodeAll(codec, [new Uint8Array(1024 * 1024).fill(9)]);
+    const stream = new MessageStream(codec);
+    // 64 KiB of a 1 MiB frame: 16 × 64 KiB covers it.
+    expect(stream.handleData(wire.slice(0, 65536), () => {}, 0)).toBeUndefined();
+    expect(stream.rxCapacity).toBe(wire.length);
+  });
+
+  test('a split frame declared above the receive limit is refused on its declaration', () => {
+    const codec = lengthPrefixed({ maxSize: 16 * 1024 * 1024 });
+    const stream = new MessageStream(codec, { rxBufMaxBytes: 1024 * 1024 });
+    // The prefix alone, then the prefix split across two chunks: refused before any body arrives.
+    const error = stream.handleData(Uint8Array.of(0x00, 0x10, 0x00, 0x01), () => {}, 0);
+    expect(error?.code).toBe('ERR_RX_LIMIT');
+    expect(stream.rxCapacity).toBe(0);
+    const split = new MessageStream(codec, { rxBufMaxBytes: 1024 * 1024 });
+    expect(split.handleData(Uint8Array.of(0x00, 0x10), () => {}, 0)).toBeUndefined();
+    expect(split.handleData(Uint8Array.of(0x00, 0x01), () => {}, 0)?.code).toBe('ERR_RX_LIMIT');
+    expect(split.rxCapacity).toBe(0);
+    // Exactly at the limit is allowed (and not reserved on the declaration alone).
+    const edge = new MessageStream(codec, { rxBufMaxBytes: 1024 * 1024 });
+    expect(edge.handleData(Uint8Array.of(0x00, 0x0f, 0xff, 0xfc, 1), () => {}, 0)).toBeUndefined();
+    expect(edge.rxCapacity).toBeLessThanOrEqual(4096);
   });
 
   test('a frame above maxSize is ERR_MALFORMED_MESSAGE as soon as its prefix is read', () => {
