@@ -59,4 +59,37 @@ describe('heartbeat example (simulated network, simulated time)', () => {
     const peers: PeerId[] = quiet.peerIds;
     expect(peers).toHaveLength(1);
   });
+
+  it('listens beside the application, and its `stop()` removes only its own listener', async () => {
+    const scheduler = new VirtualScheduler();
+    const network = new MemoryNetwork({ seed: 5, scheduler });
+    const reactor = (host: string) => {
+      const r = new Reactor({
+        codec: pingPongCodec,
+        transport: network.transport(host),
+        timers: scheduler,
+      });
+      stops.push(() => r.shutdown({ flushTimeout: 0 }));
+      return r;
+    };
+    const server = reactor('server');
+    const client = reactor('client');
+    const stop = heartbeat(server, { interval: 60_000, timers: scheduler });
+    const seen: string[] = []; // the application's own listener, on the same reactor
+    server.onEvent((e) => e.type === 'message' && seen.push(`${e.message.kind} ${e.message.n}`));
+    const pongs: bigint[] = [];
+    client.onEvent(
+      (e) => e.type === 'message' && e.message.kind === 'pong' && pongs.push(e.message.n),
+    );
+    const peer = await client.connect((await server.listen('server:1'))[0]!);
+    const elapse = (ms: number) => new Promise<void>((r) => scheduler.setTimeout(r, ms));
+    client.send(peer, { kind: 'ping', n: 1n });
+    await elapse(1000);
+    expect(pongs).toEqual([1n]); // the heartbeat answered
+    stop();
+    client.send(peer, { kind: 'ping', n: 2n });
+    await elapse(1000);
+    expect(pongs).toEqual([1n]); // no longer
+    expect(seen).toEqual(['ping 1', 'ping 2']); // the application saw both
+  });
 });

@@ -28,11 +28,12 @@ export {
   withCode,
 } from './errors.js';
 export { type MessageSink, MessageStream } from './message-stream.js';
-export type {
-  Connection,
-  ConnectionHandler,
-  ConnectOptions,
-  Listener,
-  ListenHandler,
-  Transport,
+export {
+  type Connection,
+  type ConnectionHandler,
+  type ConnectOptions,
+  type Listener,
+  type ListenHandler,
+  MAX_DATA_CHUNK,
+  type Transport,
 } from './transport.js';

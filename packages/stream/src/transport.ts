@@ -5,6 +5,13 @@
  */
 
 /**
+ * The most bytes an adapter should hand to one {@link ConnectionHandler.onData} call: 65536
+ * (64 KiB). A larger read is split into chunks of at most this size, so that one busy connection
+ * cannot hold the event loop.
+ */
+export const MAX_DATA_CHUNK = 65536;
+
+/**
  * Receives a connection's events. Calls never overlap, and none comes before
  * {@link Connection.start} or after {@link ConnectionHandler.onClose}. Apart from `start`, an
  * adapter never calls the handler from inside one of the connection's own methods (it reports
@@ -13,8 +20,8 @@
 export interface ConnectionHandler {
   /**
    * Bytes arrived, in order; never an empty chunk. `chunk` is valid only during the call (the
-   * adapter may reuse its memory afterwards). Adapters should deliver at most 64 KiB per call, so
-   * that one busy connection cannot hold the event loop.
+   * adapter may reuse its memory afterwards). Adapters should deliver at most 64 KiB
+   * ({@link MAX_DATA_CHUNK}) per call, so that one busy connection cannot hold the event loop.
    */
   onData(chunk: Uint8Array): void;
   /**

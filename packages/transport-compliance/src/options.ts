@@ -1,4 +1,4 @@
-import type { Transport } from '@peerlink/stream';
+import { MAX_DATA_CHUNK, type Transport } from '@peerlink/stream';
 
 /**
  * The parts of a test runner the suite uses. Pass vitest's or `node:test`'s functions (or
@@ -70,8 +70,8 @@ export interface TransportComplianceOptions {
    */
   backpressure?: boolean;
   /**
-   * The largest chunk `onData` may deliver, in bytes. Default 65536 (the contract asks adapters
-   * for at most 64 KiB per call). `Infinity` turns the check off.
+   * The largest chunk `onData` may deliver, in bytes. Default 65536 (`MAX_DATA_CHUNK`: the
+   * contract asks adapters for at most 64 KiB per call). `Infinity` turns the check off.
    */
   maxChunkSize?: number;
   /** Failure guard for each wait, in milliseconds. Default 10000. Nothing sleeps for it. */
@@ -140,7 +140,7 @@ export function resolveOptions(options: TransportComplianceOptions): ResolvedOpt
   }
   const timeout = options.timeout ?? 10_000;
   if (!(timeout > 0)) throw new RangeError('transportCompliance: `timeout` must be positive');
-  const maxChunkSize = options.maxChunkSize ?? 65_536;
+  const maxChunkSize = options.maxChunkSize ?? MAX_DATA_CHUNK;
   if (!(maxChunkSize > 0)) {
     throw new RangeError('transportCompliance: `maxChunkSize` must be positive');
   }

@@ -1,7 +1,7 @@
 import type { Connection, ConnectionHandler } from '@peerlink/stream';
-import { PeerlinkError } from '@peerlink/stream';
+import { MAX_DATA_CHUNK, PeerlinkError } from '@peerlink/stream';
 import { MemoryErrorCodes, resetError } from './errors.js';
-import { type DirectionConfig, MAX_CHUNK } from './options.js';
+import type { DirectionConfig } from './options.js';
 import { mixSeed, Prng } from './prng.js';
 import type { Scheduler, TimerHandle } from './scheduler.js';
 
@@ -441,7 +441,7 @@ export class MemoryConnection implements Connection {
       handler.onData(bytes);
       return;
     }
-    const scratch = (this.#scratch ??= new Uint8Array(MAX_CHUNK));
+    const scratch = (this.#scratch ??= new Uint8Array(MAX_DATA_CHUNK));
     scratch.set(bytes);
     const view = scratch.subarray(0, bytes.length);
     handler.onData(view);

@@ -1,4 +1,4 @@
-import { ErrorCodes, PeerlinkError } from '@peerlink/stream';
+import { ErrorCodes, MAX_DATA_CHUNK, PeerlinkError } from '@peerlink/stream';
 
 /** Which direction of a connection a fault applies to. In a network, `a` is the connecting side. */
 export type FaultDirection = 'a-to-b' | 'b-to-a' | 'both';
@@ -102,7 +102,6 @@ export interface DirectionConfig {
   readonly timed: boolean;
 }
 
-export const MAX_CHUNK = 65536;
 const DEFAULT_CAPACITY = 65536;
 
 function invalid(field: string, value: unknown, expected: string): never {
@@ -141,12 +140,12 @@ export function resolveLink(
 ): [DirectionConfig, DirectionConfig] {
   const chunking = options.chunking;
   let chunkMin = 1;
-  let chunkMax = MAX_CHUNK;
+  let chunkMax = MAX_DATA_CHUNK;
   if (chunking === false) {
-    chunkMin = MAX_CHUNK;
+    chunkMin = MAX_DATA_CHUNK;
   } else if (chunking !== undefined) {
-    chunkMin = integerIn('chunking.min', chunking.min, 1, 1, MAX_CHUNK);
-    chunkMax = integerIn('chunking.max', chunking.max, MAX_CHUNK, 1, MAX_CHUNK);
+    chunkMin = integerIn('chunking.min', chunking.min, 1, 1, MAX_DATA_CHUNK);
+    chunkMax = integerIn('chunking.max', chunking.max, MAX_DATA_CHUNK, 1, MAX_DATA_CHUNK);
     if (chunkMin > chunkMax)
       invalid('chunking.min', chunkMin, `at most chunking.max (${chunkMax})`);
   }

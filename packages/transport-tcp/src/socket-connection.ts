@@ -4,13 +4,11 @@ import {
   type Connection,
   type ConnectionHandler,
   formatAddress,
+  MAX_DATA_CHUNK,
   PeerlinkError,
   withCode,
 } from '@peerlink/stream';
 import { TcpErrorCodes } from './errors.js';
-
-/** The largest chunk handed to `onData` (the contract asks for at most 64 KiB per call). */
-export const MAX_CHUNK = 64 * 1024;
 
 /**
  * Writes larger than this go to the socket one slice (a view, never a copy) at a time, the next
@@ -48,7 +46,7 @@ export interface SocketConnectionOptions {
  * share: `onread` callbacks run synchronously, one at a time, and the contract says a chunk is
  * valid only during `onData`, so each chunk is consumed before any other socket reads.
  */
-const sharedReadBuffer = new Uint8Array(MAX_CHUNK);
+const sharedReadBuffer = new Uint8Array(MAX_DATA_CHUNK);
 
 const CONN = Symbol('peerlink.socket.connection');
 type Tagged = Duplex & { [CONN]?: SocketConnection };
@@ -426,7 +424,7 @@ class SocketConnection implements Connection {
     }
   }
 
-  /** Bytes from `onread`: at most {@link MAX_CHUNK}, valid only during this call. */
+  /** Bytes from `onread`: at most {@link MAX_DATA_CHUNK}, valid only during this call. */
   deliver(chunk: Uint8Array): void {
     const handler = this.handler;
     if (handler === undefined || (this.state & (REPORTED | CLOSING)) !== 0) return;
@@ -438,7 +436,7 @@ class SocketConnection implements Connection {
     }
   }
 
-  /** A `'data'` chunk: split to {@link MAX_CHUNK}; a remainder left by `pause` goes back. */
+  /** A `'data'` chunk: split to {@link MAX_DATA_CHUNK}; a remainder left by `pause` goes back. */
   data(chunk: Uint8Array): void {
     let offset = 0;
     while (offset < chunk.length) {
@@ -450,7 +448,7 @@ class SocketConnection implements Connection {
         this.socket.unshift(chunk.subarray(offset));
         return;
       }
-      const end = Math.min(chunk.length, offset + MAX_CHUNK);
+      const end = Math.min(chunk.length, offset + MAX_DATA_CHUNK);
       this.deliver(offset === 0 && end === chunk.length ? chunk : chunk.subarray(offset, end));
       offset = end;
     }

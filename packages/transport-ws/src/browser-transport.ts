@@ -1,7 +1,7 @@
-import { PeerlinkError } from '@peerlink/codec';
 import {
   type Connection,
   type ConnectOptions,
+  PeerlinkError,
   parseAddress,
   type Transport,
 } from '@peerlink/stream';

@@ -1,8 +1,10 @@
-import { type Connection, type ConnectionHandler, PeerlinkError } from '@peerlink/stream';
+import {
+  type Connection,
+  type ConnectionHandler,
+  MAX_DATA_CHUNK,
+  PeerlinkError,
+} from '@peerlink/stream';
 import { closeError, END_MARKER, WsCloseError, WsErrorCodes } from './errors.js';
-
-/** The largest chunk handed to `onData` (the contract asks for at most 64 KiB per call). */
-export const MAX_CHUNK = 64 * 1024;
 
 /**
  * @internal What a {@link WsConnection} needs from the socket under it: `ws`'s `WebSocket` in
@@ -217,12 +219,12 @@ export class WsConnection implements Connection {
       while (!this.#paused && !this.#dropped && this.#queue.length > 0 && !this.#reported) {
         const queue = this.#queue;
         const chunk = queue[0] as Uint8Array;
-        if (chunk.length <= MAX_CHUNK) {
+        if (chunk.length <= MAX_DATA_CHUNK) {
           queue.shift();
           handler.onData(chunk);
         } else {
-          queue[0] = chunk.subarray(MAX_CHUNK);
-          handler.onData(chunk.subarray(0, MAX_CHUNK));
+          queue[0] = chunk.subarray(MAX_DATA_CHUNK);
+          handler.onData(chunk.subarray(0, MAX_DATA_CHUNK));
         }
       }
       if (this.#reported) return;

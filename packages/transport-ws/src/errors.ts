@@ -1,4 +1,4 @@
-import { PeerlinkError } from '@peerlink/codec';
+import { PeerlinkError } from '@peerlink/stream';
 
 /**
  * The error codes of the WebSocket transport, beside the system codes it passes on

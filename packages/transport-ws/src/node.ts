@@ -1,12 +1,12 @@
 import * as http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { PeerlinkError } from '@peerlink/codec';
 import {
   type Connection,
   type ConnectOptions,
   formatAddress,
   type Listener,
   type ListenHandler,
+  PeerlinkError,
   parseAddress,
   type Transport,
 } from '@peerlink/stream';

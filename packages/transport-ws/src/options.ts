@@ -1,5 +1,9 @@
-import { ErrorCodes, PeerlinkError } from '@peerlink/codec';
-import { resolveStreamConfig, type StreamConfigOptions } from '@peerlink/stream';
+import {
+  ErrorCodes,
+  PeerlinkError,
+  resolveStreamConfig,
+  type StreamConfigOptions,
+} from '@peerlink/stream';
 
 /** Options of `webSocketTransport`, in Node and in a browser. */
 export interface WebSocketTransportOptions {

@@ -7,12 +7,11 @@ import {
   formatAddress,
   type Listener,
   type ListenHandler,
+  MAX_DATA_CHUNK,
   PeerlinkError,
   parseAddress,
   type Transport,
 } from '@peerlink/stream';
-
-const MAX_CHUNK = 64 * 1024; // the most one onData call carries
 
 /** A Connection over a Node duplex (a socket): the rules of the contract, one by one. */
 export class DuplexConnection implements Connection {
@@ -100,7 +99,7 @@ export class DuplexConnection implements Connection {
         this.#socket.unshift(chunk.subarray(at)); // no onData after pause(): keep the rest
         return;
       }
-      const end = Math.min(chunk.length, at + MAX_CHUNK);
+      const end = Math.min(chunk.length, at + MAX_DATA_CHUNK);
       this.#handler?.onData(chunk.subarray(at, end));
       at = end;
     }
