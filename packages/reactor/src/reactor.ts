@@ -12,6 +12,7 @@ import type {
   PeerStats,
   ReactorEvent,
   ReactorStats,
+  SendManyResult,
   SendResult,
 } from './events.js';
 import { Housekeeping } from './housekeeping.js';
@@ -196,23 +197,30 @@ export class Reactor<M, S = undefined> {
   /**
    * Queues `message` for `peer`. Returns `'queued'`; or `'full'` when the send buffer has no room
    * and the transport is blocked (a `send-buffer-full` event hands the message back; wait for
-   * {@link drained}); or
-   * `'no-such-peer'` (with a `no-such-peer` event) when the peer is unknown or disconnecting.
-   * Throws `ERR_MESSAGE_TOO_LARGE` or `ERR_ENCODE_FAILURE` when the message cannot be encoded.
+   * {@link drained}); or `'no-such-peer'` (with a `no-such-peer` event) when the peer is unknown
+   * or disconnecting. Throws `ERR_MESSAGE_TOO_LARGE` or `ERR_ENCODE_FAILURE` when the message
+   * cannot be encoded.
    */
   send(peer: PeerId, message: M): SendResult {
-    const registry = this.registry;
-    let p = registry.lastSent;
-    if (p === undefined || p.id !== peer) {
-      p = registry.peers.get(peer);
-      registry.lastSent = p;
-    }
-    if (p === undefined || p.state !== 'open') {
-      checkPeer(peer);
-      this.queue.emit({ type: 'no-such-peer', peer });
-      return 'no-such-peer';
-    }
-    return p.send(message);
+    const p = this.registry.openPeer(peer);
+    if (p !== undefined) return p.send(message);
+    checkPeer(peer);
+    this.queue.emit({ type: 'no-such-peer', peer });
+    return 'no-such-peer';
+  }
+
+  /**
+   * Queues `messages` in order as a run of {@link send} calls would, for one lookup, clock read and
+   * flush; stops at the first one not queued and says how far it got ({@link SendManyResult}: a
+   * bad message does not throw). `ERR_INVALID_ARGUMENT` for a bad `peer` or a non-array.
+   */
+  sendMany(peer: PeerId, messages: readonly M[]): SendManyResult {
+    if (!Array.isArray(messages)) throw invalidArgument('messages', 'an array', messages);
+    const p = this.registry.openPeer(peer);
+    if (p !== undefined) return p.sendMany(messages);
+    checkPeer(peer);
+    this.queue.emit({ type: 'no-such-peer', peer });
+    return { queued: 0, result: 'no-such-peer' };
   }
 
   /**

@@ -170,7 +170,8 @@ export class SendQueue extends ByteSink {
       if (--entry.refs === 0) {
         list.splice(i, 1);
         if (list.length === 0) this.inFlight = undefined;
-        if (this.spare === undefined && entry.slab.length === this.slabSize) this.spare = entry.slab;
+        if (this.spare === undefined && entry.slab.length === this.slabSize)
+          this.spare = entry.slab;
       }
       return;
     }

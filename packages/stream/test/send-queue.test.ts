@@ -387,7 +387,10 @@ describe('SendQueue slab reuse (`take(true)` and `release`)', () => {
           retire: fc.boolean(),
         }),
       },
-      { weight: 3, arbitrary: fc.record({ kind: fc.constant('release' as const), pick: fc.nat() }) },
+      {
+        weight: 3,
+        arbitrary: fc.record({ kind: fc.constant('release' as const), pick: fc.nat() }),
+      },
       fc.constant({ kind: 'resize' as const }),
     );
     fc.assert(
@@ -429,9 +432,9 @@ describe('SendQueue slab reuse (`take(true)` and `release`)', () => {
               if (o.retire && sink.size === 0) sink.retire();
             } else if (o.kind === 'release') {
               if (out.length === 0) continue;
-              const [[view, copy]] = out.splice(o.pick % out.length, 1);
-              expect(sameBytes(view!, copy!)).toBe(true);
-              sink.release(view!);
+              const [view, copy] = out.splice(o.pick % out.length, 1)[0]!;
+              expect(sameBytes(view, copy)).toBe(true);
+              sink.release(view);
             } else if (sink.openBytes === 0) {
               sink.resize(0);
             }

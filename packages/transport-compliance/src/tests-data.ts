@@ -1,7 +1,7 @@
 import { assertBytes, pattern, split } from './bytes.js';
 import { handled, KiB, MiB, WRITE_SIZES } from './expect.js';
-import { check } from './steps.js';
 import { nextTurn } from './resources.js';
+import { check } from './steps.js';
 import type { Register } from './suite.js';
 
 /** The suite's tests of data: bytes intact and in order, backpressure (write, drain), pause and resume. */
@@ -56,7 +56,10 @@ export function registerDataTests(test: Register): void {
     assertBytes(server.received.view(), data, 'client → server, with released memory reused');
     check(twice === 0, `${twice} writes were released twice`);
     if (declared !== true) {
-      check(released.size === 0, `releasesWrites is not true, yet ${released.size} writes were released`);
+      check(
+        released.size === 0,
+        `releasesWrites is not true, yet ${released.size} writes were released`,
+      );
       return;
     }
     const due = written.filter((part) => part.length <= 64 * KiB);

@@ -9,14 +9,16 @@ import {
   withCode,
 } from '@peerlink/stream';
 import { TcpErrorCodes } from './errors.js';
+import {
+  type Release,
+  WRITE_SLICE,
+  type WriteReleases,
+  writeAllRest,
+  writeReleased,
+  writeRest,
+} from './writes.js';
 
-/**
- * Writes larger than this go to the socket one slice (a view, never a copy) at a time, the next
- * one when the socket drained the last. Node reports a write only once all of it has left, so
- * without slices a large message to a slow reader would show no progress for as long as the whole
- * of it takes; with them, each slice the kernel takes is reported as progress (`onProgress`).
- */
-export const WRITE_SLICE = 256 * 1024;
+export { WRITE_SLICE } from './writes.js';
 
 /** Options of {@link socketConnection}. */
 export interface SocketConnectionOptions {
@@ -182,28 +184,16 @@ class SocketConnection implements Connection {
   state = 0;
   /** What is left of writes larger than {@link WRITE_SLICE}, in order; `undefined` when none. */
   rest: Uint8Array[] | undefined;
-  /**
-   * For each entry of {@link rest}: the whole bytes written and their `release` (two slots each,
-   * `undefined` when the write has none).
-   */
-  restOwners: Array<Uint8Array | ((bytes: Uint8Array) => void) | undefined> | undefined;
+  /** For each entry of {@link rest}: the whole bytes written, and their `release` or `undefined`. */
+  restOwners: Array<Uint8Array | Release | undefined> | undefined;
   readonly resetFn: (() => void) | undefined;
   readonly errorCode: string | undefined;
   remoteHost: number | string = '';
   remotePort = WHOLE;
   localHost: number | string = '';
   localPort = WHOLE;
-  /**
-   * Writes to release (see `Connection.write`), oldest first, as triples: the number of the
-   * socket write whose callback releases it, the bytes, the release function. `undefined` until
-   * the first write with a `release`, so an idle connection has none.
-   */
-  releases: Array<number | Uint8Array | ((bytes: Uint8Array) => void)> | undefined;
-  /** Socket writes made with {@link onWritten} as their callback, and their callbacks so far. */
-  issued = 0;
-  completed = 0;
-  /** The callback of those socket writes (Node calls it once per write, in order). */
-  onWritten: (() => void) | undefined;
+  /** Hands written bytes back (see `Connection.releasesWrites`); made on first use. */
+  releases: WriteReleases | undefined;
 
   constructor(socket: Duplex, options: SocketConnectionOptions, usesOnread: boolean) {
     const tagged = socket as Tagged;
@@ -260,7 +250,7 @@ class SocketConnection implements Connection {
     return (this.state & RELEASES) !== 0;
   }
 
-  write(bytes: Uint8Array, release?: (bytes: Uint8Array) => void): boolean {
+  write(bytes: Uint8Array, release?: Release): boolean {
     const socket = this.socket;
     if ((this.state & DONE) !== 0 || socket.destroyed || socket.writableEnded) {
       release?.(bytes); // dropped: never read
@@ -277,89 +267,15 @@ class SocketConnection implements Connection {
       const rest = [bytes];
       this.rest = rest;
       this.restOwners = [bytes, release];
-      ok = this.writeRest(rest); // true: the kernel took it all at once
+      ok = writeRest(this); // true: the kernel took it all at once
     } else if (release === undefined) {
       ok = socket.write(bytes);
     } else {
-      ok = this.writeReleased(bytes, bytes, release);
+      ok = writeReleased(this, bytes, bytes, release);
     }
     if (ok) return true;
     this.state |= NEED_DRAIN;
     return false;
-  }
-
-  /**
-   * Writes `slice`, the last part of `bytes`, to the socket, and releases `bytes` once the socket
-   * is done with it: at once when Node wrote it to the kernel at once (and everything before it),
-   * else at its callback.
-   */
-  writeReleased(
-    slice: Uint8Array,
-    bytes: Uint8Array,
-    release: (bytes: Uint8Array) => void,
-  ): boolean {
-    const socket = this.socket;
-    const ok = socket.write(slice, (this.onWritten ??= () => this.written()));
-    this.issued++;
-    if (socket.writableLength === 0) {
-      this.releaseUpTo(this.issued);
-      release(bytes);
-    } else {
-      (this.releases ??= []).push(this.issued, bytes, release);
-    }
-    return ok;
-  }
-
-  /** A socket write made with {@link onWritten} completed (Node calls back in write order). */
-  written(): void {
-    this.completed++;
-    this.releaseUpTo(this.completed);
-  }
-
-  /** Releases the writes whose socket write is among the first `n` made with {@link onWritten}. */
-  releaseUpTo(n: number): void {
-    const list = this.releases;
-    if (list === undefined) return;
-    let i = 0;
-    while (i < list.length && (list[i] as number) <= n) i += 3;
-    if (i === 0) return;
-    const done = list.splice(0, i);
-    if (list.length === 0) this.releases = undefined;
-    for (let j = 0; j < done.length; j += 3) {
-      (done[j + 2] as (bytes: Uint8Array) => void)(done[j + 1] as Uint8Array);
-    }
-  }
-
-  /**
-   * Writes the next slices of {@link rest}. Returns `true` when all of it is written and the
-   * socket takes more; `false` when it waits for the next `'drain'`.
-   */
-  writeRest(rest: Uint8Array[]): boolean {
-    const socket = this.socket;
-    const owners = this.restOwners!;
-    for (;;) {
-      const head = rest[0];
-      if (head === undefined) {
-        this.rest = this.restOwners = undefined;
-        return true;
-      }
-      let slice = head;
-      let ok: boolean;
-      if (head.length > WRITE_SLICE) {
-        slice = head.subarray(0, WRITE_SLICE);
-        rest[0] = head.subarray(WRITE_SLICE);
-        ok = socket.write(slice);
-      } else {
-        rest.shift();
-        const bytes = owners.shift() as Uint8Array;
-        const release = owners.shift() as ((bytes: Uint8Array) => void) | undefined;
-        ok = release === undefined ? socket.write(slice) : this.writeReleased(slice, bytes, release);
-      }
-      if (!ok) {
-        if (rest.length === 0) this.rest = this.restOwners = undefined;
-        return false;
-      }
-    }
   }
 
   pause(): void {
@@ -377,16 +293,8 @@ class SocketConnection implements Connection {
     this.state |= DONE;
     const rest = this.rest;
     const socket = this.socket;
-    if (rest !== undefined && !socket.destroyed) {
-      // Everything written goes out before the end: hand the slices over at once.
-      const owners = this.restOwners!;
-      this.rest = this.restOwners = undefined;
-      for (let i = 0; i < rest.length; i++) {
-        const release = owners[2 * i + 1] as ((bytes: Uint8Array) => void) | undefined;
-        if (release === undefined) socket.write(rest[i]!);
-        else this.writeReleased(rest[i]!, owners[2 * i] as Uint8Array, release);
-      }
-    }
+    // Everything written goes out before the end: hand the slices over at once.
+    if (rest !== undefined && !socket.destroyed) writeAllRest(this);
     socket.end();
   }
 
@@ -465,7 +373,7 @@ class SocketConnection implements Connection {
   drained(): void {
     if ((this.state & (REPORTED | CLOSING)) !== 0) return;
     const rest = this.rest;
-    if (rest !== undefined && !this.writeRest(rest)) {
+    if (rest !== undefined && !writeRest(this)) {
       // The kernel took the last slice; more are on their way: progress, but no drain yet.
       const handler = this.handler;
       if (handler?.onProgress !== undefined) this.call(handler.onProgress);
