@@ -99,8 +99,8 @@ describe('lifetime example (AbortSignal, unref)', () => {
   });
 
   it('stops waiting on a full peer when the program’s signal aborts, and cuts the flush short on the second', async () => {
-    const program = new AbortController();
-    const node: Reactor<Uint8Array> = await startChat('127.0.0.1:0', program.signal, () => {});
+    const stopping = new AbortController(); // the program's signal
+    const node: Reactor<Uint8Array> = await startChat('127.0.0.1:0', stopping.signal, () => {});
     stops.push(() => node.shutdown({ flushTimeout: 0 }));
     const accepted = new Promise<PeerId>((resolve) =>
       node.onEvent((e) => e.type === 'accepted' && resolve(e.peer)),
@@ -117,8 +117,8 @@ describe('lifetime example (AbortSignal, unref)', () => {
       result = node.send(peer, bytes);
     }
     expect(result).toBe('full');
-    const waiting = sendToAll(node, big, program.signal); // in `drained(peer, { signal })`
-    program.abort();
+    const waiting = sendToAll(node, big, stopping.signal); // in `drained(peer, { signal })`
+    stopping.abort();
     await waiting; // returned without the peer taking anything
     const flush = new AbortController();
     const done = node.shutdown({ flushTimeout: Number.POSITIVE_INFINITY, signal: flush.signal });

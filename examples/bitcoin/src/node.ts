@@ -1,6 +1,6 @@
 /**
  * A small Bitcoin node on a peerlink reactor: it completes the version/verack handshake in both
- * directions, answers and sends pings, and downloads and checks the header chain with
+ * directions, answers pings and pings every peer every 2 minutes, and downloads and checks the header chain with
  * `getheaders`. It keeps no blocks and relays nothing.
  */
 import { randomBytes } from 'node:crypto';
@@ -38,12 +38,19 @@ export interface BitcoinPeer {
   failed: Array<(error: Error) => void>;
   pings: Map<bigint, () => void>;
   sync: { resolve: (height: number) => void; reject: (error: Error) => void } | undefined;
+  /** Our pings to it, once its handshake is done. */
+  pinger: ReturnType<typeof setInterval> | undefined;
 }
 
 /** Options of {@link BitcoinNode}. */
 export interface BitcoinNodeOptions {
   /** Sent in our `version`. Default `/peerlink-example:0.0.0/`. */
   readonly userAgent?: string;
+  /**
+   * How often each peer is pinged once its handshake is done, in ms. Default 120000 (Core's
+   * `PING_INTERVAL`): a live peer then always sends something within an `idleTimeout`.
+   */
+  readonly pingInterval?: number;
 }
 
 /** The node. Give it a reactor made with `bitcoinCodecFactory()`; it takes the reactor's events. */
@@ -54,12 +61,14 @@ export class BitcoinNode {
   pingsAnswered = 0;
   private readonly nonce = randomBytes(8).readBigUInt64LE();
   private readonly userAgent: string;
+  private readonly pingInterval: number;
 
   constructor(
     readonly reactor: Reactor<BitcoinMessage, BitcoinPeer>,
     options: BitcoinNodeOptions = {},
   ) {
     this.userAgent = options.userAgent ?? '/peerlink-example:0.0.0/';
+    this.pingInterval = options.pingInterval ?? 120_000;
     reactor.onEvent(
       (event) => this.onEvent(event),
       (peer, message) => this.onMessage(peer, message),
@@ -90,8 +99,11 @@ export class BitcoinNode {
     const nonce = randomBytes(8).readBigUInt64LE();
     const started = performance.now();
     return new Promise((resolve, reject) => {
-      state.pings.set(nonce, () => resolve(performance.now() - started));
       state.failed.push(reject);
+      state.pings.set(nonce, () => {
+        state.failed.splice(state.failed.indexOf(reject), 1);
+        resolve(performance.now() - started);
+      });
       this.send(peer, { type: 'ping', nonce });
     });
   }
@@ -156,6 +168,7 @@ export class BitcoinNode {
           failed: [],
           pings: new Map(),
           sync: undefined,
+          pinger: undefined,
         };
         this.reactor.setState(event.peer, state);
         // The side that connects speaks first.
@@ -165,6 +178,7 @@ export class BitcoinNode {
       case 'disconnected': {
         const state = event.state; // the peer is gone: its last state comes with the event
         if (state === undefined) break;
+        clearInterval(state.pinger);
         const error = new Error(`peer ${event.peer} disconnected: ${event.reason.kind}`);
         for (const fail of state.failed) fail(error);
         state.sync?.reject(error);
@@ -200,6 +214,8 @@ export class BitcoinNode {
       case 'verack':
         state.gotVerack = true;
         this.reactor.ready(peer); // the handshake is done: `handshakeTimeout` no longer applies
+        state.pinger = setInterval(() => this.ping(peer).catch(() => {}), this.pingInterval);
+        state.pinger.unref();
         for (const resolve of state.ready.splice(0)) resolve(state.version!);
         state.failed.length = 0;
         if (!state.outbound) for (const resolve of this.inboundWaiters.splice(0)) resolve(peer);

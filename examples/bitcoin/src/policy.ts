@@ -7,8 +7,7 @@
  * marks a peer `ready()` once its handshake is done.
  */
 import { parseAddress, type RunOptions, run } from 'peerlink';
-import type { BitcoinMessage } from './codec.js';
-import { bitcoinCodecFactory } from './codec.js';
+import { type BitcoinMessage, bitcoinCodecFactory } from './codec.js';
 import { BitcoinNode, type BitcoinNodeOptions, type BitcoinPeer } from './node.js';
 
 /** The reactor options of a node: what {@link CORE_POLICY} sets, and anything else to change. */
@@ -30,7 +29,7 @@ export const CORE_POLICY = {
   // New connections, a token bucket: 10 a second, bursts of 20.
   acceptRate: { perSecond: 10, burst: 20 },
   // version/verack within 60 s (-peertimeout), then at least one byte every 20 min
-  // (TIMEOUT_INTERVAL): Core pings every 2 min, so a live peer always has something to say.
+  // (TIMEOUT_INTERVAL); the node pings every 2 min as Core does, so a live peer always answers.
   handshakeTimeout: 60_000,
   idleTimeout: 20 * 60_000,
   // Kernel keep-alive probes after 2 min of silence: dead links go even while both sides wait.

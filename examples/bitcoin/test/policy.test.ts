@@ -5,7 +5,13 @@ import type { Connector, PeerId, Reactor, ReactorEvent } from 'peerlink';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BitcoinMessage } from '../src/codec.js';
 import type { BitcoinPeer } from '../src/node.js';
-import { BAN_TIME, CORE_POLICY, type NodePolicy, startBitcoinNode } from '../src/policy.js';
+import {
+  BAN_TIME,
+  CORE_POLICY,
+  type NodePolicy,
+  type StartOptions,
+  startBitcoinNode,
+} from '../src/policy.js';
 
 type Node = Awaited<ReturnType<typeof startBitcoinNode>>;
 type Event = ReactorEvent<BitcoinMessage, BitcoinPeer>;
@@ -16,8 +22,8 @@ afterEach(async () => {
 });
 
 /** A node on 127.0.0.1:0 with Core's policy changed by `policy`. */
-async function node(policy: NodePolicy = {}, userAgent?: string): Promise<Node> {
-  const n = await startBitcoinNode({ policy, ...(userAgent ? { userAgent } : {}) });
+async function node(policy: NodePolicy = {}, options: StartOptions = {}): Promise<Node> {
+  const n = await startBitcoinNode({ ...options, policy });
   stops.push(() => n.reactor.shutdown({ flushTimeout: 0 }));
   return n;
 }
@@ -81,7 +87,7 @@ function rawSocket(to: Node): Socket {
 describe('a Bitcoin node with Core’s connection policy (TCP, loopback)', () => {
   it('completes version/verack both ways, marks the peer ready and keeps its version as its state', async () => {
     const a = await node();
-    const b = await node({}, '/b:1.0/');
+    const b = await node({}, { userAgent: '/b:1.0/' });
     const inbound = await handshake(b, a);
     const stats = a.reactor.peerStats(inbound)!;
     expect(stats.ready).toBe(true);
@@ -105,6 +111,20 @@ describe('a Bitcoin node with Core’s connection policy (TCP, loopback)', () =>
     const dropped = next(a.reactor, (e) => e.type === 'disconnected');
     await handshake(b, a);
     expect(await dropped).toMatchObject({ reason: { kind: 'idle' } });
+  });
+
+  it('keeps a peer that answers its pings (every `pingInterval`) past `idleTimeout`', async () => {
+    const a = await node({ idleTimeout: 300 }, { pingInterval: 50 });
+    const b = await node({ idleTimeout: 300 }, { pingInterval: 50 });
+    let pings = 0;
+    const tenPings = next(
+      a.reactor,
+      (e) => e.type === 'message' && e.message.type === 'ping' && ++pings === 10,
+    );
+    await handshake(b, a);
+    await tenPings; // 500 ms of pings, each answered: longer than `idleTimeout`
+    expect(a.reactor.peerCount).toBe(1);
+    expect(a.reactor.stats().disconnects).toEqual({});
   });
 
   it('bans a peer that breaks the protocol for 24 h and refuses its new connections', async () => {
@@ -187,7 +207,7 @@ describe('a Bitcoin node with Core’s connection policy (TCP, loopback)', () =>
 
   const ss = spawnSync('ss', ['-V']).status === 0;
   it.skipIf(!ss)(
-    'turns TCP keep-alive on for its connections (`tcp.keepAlive`, checked with ss)',
+    'turns TCP keep-alive on for its connections (`tcp.keepAlive`, checked with ss; skipped without ss, Debian iproute2)',
     async () => {
       const a = await node();
       await handshake(await node(), a);

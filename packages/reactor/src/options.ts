@@ -77,8 +77,9 @@ export interface ReactorOptions<M, S = undefined> extends AdmissionOptions {
   /** The clock, in milliseconds. Default `timers.now` if `timers` is given, else `performance.now`. */
   clock?: () => number;
   /**
-   * The timers housekeeping runs on (idle, stale and handshake checks, buffer shrinking), and its
-   * clock. Default: the platform's `setInterval`, unref'd, and `performance.now`. A memory
+   * The timers housekeeping runs on (idle, stale and handshake checks, buffer shrinking) and
+   * `shutdown`'s `flushTimeout`, and their clock. Default: the platform's `setInterval`, unref'd,
+   * its `setTimeout`, and `performance.now`. A memory
    * transport `VirtualScheduler` fits: the reactor then runs on simulated time.
    */
   timers?: ReactorTimers;

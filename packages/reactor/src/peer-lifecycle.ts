@@ -31,6 +31,37 @@ const READY = 128;
 /** Reading paused until the next turn of the event loop: the read budget of this one is spent. */
 export const BUDGET = 256;
 
+type Waiter = { resolve: () => void; reject: (error: Error) => void };
+
+/**
+ * The part of a peer's state that only a peer that sent, received, or is closing needs: made on
+ * first use ({@link PeerLifecycle.work}), so an idle peer does not carry it (issue 15: idle heap
+ * per connection). Internal.
+ */
+export class PeerIo<M> {
+  /** The stream's message sink, made with the stream. */
+  sink: (message: M, size: number) => boolean = noSink;
+  bytesIn = 0;
+  bytesOut = 0;
+  messagesIn = 0;
+  messagesOut = 0;
+  /** Queued bytes as of the last telemetry event. */
+  reportedQueued = 0;
+  /** Bytes delivered in read turn {@link readTurn} (see `PeerHost.readBudget`). */
+  turnBytes = 0;
+  readTurn = -1;
+  /** The transport closed while input was held back; report once it is delivered. */
+  closedWith: Error | null | undefined = undefined;
+  /** When we ended our side (ms; `undefined` before): the remote gets `txTimeout` to end its own. */
+  endedAt: number | undefined = undefined;
+  waiters: Waiter[] | undefined = undefined;
+}
+
+/** The sink of a peer whose stream is not made yet: takes nothing. */
+export function noSink(): boolean {
+  return false;
+}
+
 /**
  * A peer's state and how it ends: `open` → (`closing`) → `closed`, its one `disconnected` report
  * ("report, then close, then release" is {@link drop}), its release, the housekeeping checks that
@@ -42,11 +73,8 @@ export abstract class PeerLifecycle<M> {
   protected flags: number;
   /** The application's per-peer state (`Reactor.state`); `undefined` when none was set. */
   slot: unknown;
-  /** The transport closed while input was held back; report once it is delivered. */
-  protected closedWith: Error | null | undefined;
-  /** When we ended our side (ms; `undefined` before): the remote gets `txTimeout` to end its own. */
-  protected endedAt: number | undefined;
-  protected waiters: Array<{ resolve: () => void; reject: (error: Error) => void }> | undefined;
+  /** What a peer that sent, received or is closing keeps; made on first use ({@link work}). */
+  protected io: PeerIo<M> | undefined;
   /**
    * When the peer connected, on the host's clock, in whole milliseconds (a small integer with the
    * default clock: an idle peer is kept small).
@@ -57,10 +85,6 @@ export abstract class PeerLifecycle<M> {
    * from here.
    */
   protected lastRx: number;
-  bytesIn = 0;
-  bytesOut = 0;
-  messagesIn = 0;
-  messagesOut = 0;
 
   /** The stream, made on first use: an idle peer that never sends nor receives has none. */
   protected s: MessageStream<M> | undefined;
@@ -78,6 +102,84 @@ export abstract class PeerLifecycle<M> {
     this.codec = codec;
     this.connectedAt = Math.floor(host.clock());
     this.lastRx = this.connectedAt;
+  }
+
+  /** {@link io}, made now if it was not. */
+  protected get work(): PeerIo<M> {
+    let io = this.io;
+    if (io === undefined) {
+      io = new PeerIo();
+      this.io = io;
+    }
+    return io;
+  }
+
+  // The fields kept in `io`, read as 0 / `undefined` while there is none (an idle peer).
+  get bytesIn(): number {
+    return this.io?.bytesIn ?? 0;
+  }
+  set bytesIn(n: number) {
+    this.work.bytesIn = n;
+  }
+  get bytesOut(): number {
+    return this.io?.bytesOut ?? 0;
+  }
+  set bytesOut(n: number) {
+    this.work.bytesOut = n;
+  }
+  get messagesIn(): number {
+    return this.io?.messagesIn ?? 0;
+  }
+  set messagesIn(n: number) {
+    this.work.messagesIn = n;
+  }
+  get messagesOut(): number {
+    return this.io?.messagesOut ?? 0;
+  }
+  set messagesOut(n: number) {
+    this.work.messagesOut = n;
+  }
+  protected get sink(): (message: M, size: number) => boolean {
+    return this.io?.sink ?? noSink;
+  }
+  protected set sink(sink: (message: M, size: number) => boolean) {
+    this.work.sink = sink;
+  }
+  protected get reportedQueued(): number {
+    return this.io?.reportedQueued ?? 0;
+  }
+  protected set reportedQueued(n: number) {
+    this.work.reportedQueued = n;
+  }
+  protected get turnBytes(): number {
+    return this.io?.turnBytes ?? 0;
+  }
+  protected set turnBytes(n: number) {
+    this.work.turnBytes = n;
+  }
+  protected get readTurn(): number {
+    return this.io?.readTurn ?? -1;
+  }
+  protected set readTurn(n: number) {
+    this.work.readTurn = n;
+  }
+  protected get closedWith(): Error | null | undefined {
+    return this.io?.closedWith;
+  }
+  protected set closedWith(error: Error | null | undefined) {
+    this.work.closedWith = error;
+  }
+  protected get endedAt(): number | undefined {
+    return this.io?.endedAt;
+  }
+  protected set endedAt(at: number | undefined) {
+    this.work.endedAt = at;
+  }
+  protected get waiters(): Waiter[] | undefined {
+    return this.io?.waiters;
+  }
+  protected set waiters(waiters: Waiter[] | undefined) {
+    if (waiters !== undefined || this.io !== undefined) this.work.waiters = waiters;
   }
 
   /** The peer connected to us (accepted), not we to it. */

@@ -18,21 +18,17 @@ import {
  * one `disconnected` event on the way. It reaches the reactor only through its {@link PeerHost}.
  */
 export class Peer<M> extends PeerLifecycle<M> implements ConnectionHandler {
-  /** The stream's message sink, made with the stream (read it after `stream`). */
-  private sink: (message: M, size: number) => boolean = noSink;
-  /** Queued bytes as of the last telemetry event. */
-  private reportedQueued = 0;
-  /** Bytes delivered in read turn {@link readTurn} (see `PeerHost.readBudget`). */
-  private turnBytes = 0;
-  private readTurn = -1;
+  // The stream's message sink (`sink`), the counters, the read budget's and telemetry's
+  // bookkeeping live in `io` (`PeerLifecycle.work`), made with the stream: not on an idle peer.
 
   private get stream(): MessageStream<M> {
     if (this.s === undefined) {
       const host = this.host;
       this.s = new MessageStream((this.codec ?? host.codec)!, host.config);
-      this.sink = (message, size) => {
+      const io = this.work;
+      io.sink = (message, size) => {
         if (this.state !== 'open') return false;
-        this.messagesIn++;
+        io.messagesIn++;
         if (host.trace) host.log.write('debug', { peer: this.id, size }, 'message');
         return host.deliver(this.id, message, size);
       };
@@ -383,8 +379,4 @@ export class Peer<M> extends PeerLifecycle<M> implements ConnectionHandler {
       oldestQueuedAge: oldest === undefined ? undefined : now - oldest,
     });
   }
-}
-
-function noSink(): boolean {
-  return false;
 }

@@ -23,6 +23,7 @@ import type {
   DrainedOptions,
   ListenOptions,
   ReactorOptions,
+  ReactorTimers,
   ShutdownOptions,
 } from './options.js';
 import { Outbound } from './outbound.js';
@@ -65,6 +66,8 @@ export class Reactor<M, S = undefined> {
   private readonly admission: Admission;
   private readonly queue: EventQueue<M>;
   private readonly housekeeping: Housekeeping<M>;
+  /** The injected timers, if any: housekeeping and shutdown's flush deadline run on them. */
+  private readonly timers: ReactorTimers | undefined;
   private shutdownPromise: Promise<void> | undefined;
   /** `shutdown`'s `signal`, which cuts its flush short. */
   private shutdownSignal: AbortSignal | undefined;
@@ -87,6 +90,7 @@ export class Reactor<M, S = undefined> {
       true,
     );
     const timers = options.timers;
+    this.timers = timers;
     const clock =
       options.clock ?? (timers !== undefined ? () => timers.now() : () => performance.now());
     const idleTimeout = nonNegative('idleTimeout', options.idleTimeout ?? 0);
@@ -412,6 +416,7 @@ export class Reactor<M, S = undefined> {
         this.outbound,
         this.upgrades,
         this.housekeeping,
+        this.timers,
         flushTimeout,
         this.shutdownSignal,
       );

@@ -1,5 +1,6 @@
 import type { Housekeeping } from './housekeeping.js';
 import type { Inbound } from './inbound.js';
+import type { ReactorTimers } from './options.js';
 import type { Outbound } from './outbound.js';
 import type { Registry } from './registry.js';
 import type { Upgrades } from './upgrade.js';
@@ -8,8 +9,9 @@ import { shutdownError } from './util.js';
 /**
  * The reactor's shutdown, once `stopping` is set: stops listening, aborts pending connects and
  * upgrades, reports every peer `disconnected` (`requested`), lets the closing peers flush for up
- * to `flushTimeout` ms (cut short when `signal` aborts), then closes what is left, stops the
- * housekeeping and wakes the event iterators so that they end. Internal.
+ * to `flushTimeout` ms on `timers` (the platform's when none were injected; cut short when
+ * `signal` aborts), then closes what is left, stops the housekeeping and wakes the event
+ * iterators so that they end. Internal.
  */
 export async function closeAll<M, S>(
   registry: Registry<M>,
@@ -17,6 +19,7 @@ export async function closeAll<M, S>(
   outbound: Outbound<M, S>,
   upgrades: Upgrades | undefined,
   housekeeping: Housekeeping<M>,
+  timers: ReactorTimers | undefined,
   flushTimeout: number,
   signal: AbortSignal | undefined,
 ): Promise<void> {
@@ -42,12 +45,12 @@ export async function closeAll<M, S>(
       // Housekeeping still resets a peer whose data stops leaving (txTimeout).
       await Promise.race([allClosed, aborted]);
     } else {
-      let timer: ReturnType<typeof setTimeout> | undefined;
+      let cancel: (() => void) | undefined;
       const timedOut = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, flushTimeout);
+        cancel = after(timers, flushTimeout, resolve);
       });
       await Promise.race([allClosed, timedOut, aborted]);
-      clearTimeout(timer);
+      cancel?.();
     }
     if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
     registry.closedAll = undefined;
@@ -57,4 +60,14 @@ export async function closeAll<M, S>(
   housekeeping.stop();
   // Wake an iterator waiting on an empty queue: it ends now.
   registry.queue.wake();
+}
+
+/** Runs `callback` after `ms` on `timers` (the platform's when `undefined`); returns its cancel. */
+function after(timers: ReactorTimers | undefined, ms: number, callback: () => void): () => void {
+  if (timers === undefined) {
+    const timer = setTimeout(callback, ms);
+    return () => clearTimeout(timer);
+  }
+  const handle = timers.setTimeout(callback, ms);
+  return () => timers.clearTimeout(handle);
 }

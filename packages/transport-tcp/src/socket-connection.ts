@@ -429,11 +429,17 @@ function endpointOf(socket: Duplex, remote: boolean): Endpoint | undefined {
   return [packHost(address), port];
 }
 
+/** @internal A host and port known without asking the socket (Node caches what it is asked). */
+export interface KnownEndpoint {
+  readonly host: string;
+  readonly port: number;
+}
+
 /**
  * @internal Wraps a socket (see {@link socketConnection}); `usesOnread` for the sockets this
  * package connected with {@link onreadOption}. With `requireRemote`, returns `undefined` (wrapping
  * nothing) when the socket has no remote address and none was given: an accepted socket reset
- * before we got to it.
+ * before we got to it. An address in `known` is not read from the socket.
  */
 export function wrapSocket(
   socket: Duplex,
@@ -441,12 +447,21 @@ export function wrapSocket(
   usesOnread: boolean,
   requireRemote = false,
   stableChunks = false,
+  known: { readonly remote?: KnownEndpoint; readonly local?: KnownEndpoint } = {},
 ): Connection | undefined {
   const remote: Endpoint | undefined =
-    options.remoteAddress === undefined ? endpointOf(socket, true) : [options.remoteAddress, WHOLE];
+    known.remote !== undefined
+      ? [packHost(known.remote.host), known.remote.port]
+      : options.remoteAddress === undefined
+        ? endpointOf(socket, true)
+        : [options.remoteAddress, WHOLE];
   if (remote === undefined && requireRemote) return undefined;
   const local: Endpoint | undefined =
-    options.localAddress === undefined ? endpointOf(socket, false) : [options.localAddress, WHOLE];
+    known.local !== undefined
+      ? [packHost(known.local.host), known.local.port]
+      : options.localAddress === undefined
+        ? endpointOf(socket, false)
+        : [options.localAddress, WHOLE];
   const conn = new SocketConnection(socket, options, usesOnread);
   if (stableChunks && !usesOnread) conn.state |= STABLE_CHUNKS;
   if (ONREAD_SUPPORTED && socket instanceof Socket) conn.state |= RELEASES;

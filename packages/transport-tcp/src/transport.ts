@@ -17,7 +17,12 @@ import {
   type Transport,
 } from '@peerlink/stream';
 import { TcpErrorCodes } from './errors.js';
-import { ONREAD_SUPPORTED, onreadOption, wrapSocket } from './socket-connection.js';
+import {
+  type KnownEndpoint,
+  ONREAD_SUPPORTED,
+  onreadOption,
+  wrapSocket,
+} from './socket-connection.js';
 
 /** What a connector is given besides the target. */
 export interface ConnectorOptions {
@@ -234,21 +239,27 @@ export function directConnector(options: DirectConnectorOptions = {}): Connector
 
 /**
  * The connection for a socket: addresses read from the socket (`fallbackRemote` when it has no
- * remote address; without one, `undefined`). The transport's own placeholder `'error'` listener
- * goes once the connection's is on (a socket always has one).
+ * remote address; without one, `undefined`), except those already `known`. The transport's own
+ * placeholder `'error'` listener goes once the connection's is on (a socket always has one).
+ *
+ * Node caches an address object (and its string) on the socket for each side read, about 90 B
+ * of heap per side for the life of the connection; an address known otherwise is not read.
  */
 function wrap(
   socket: Duplex,
   fallbackRemote: string | undefined,
   usesOnread: boolean,
   stableChunks = false,
+  known: { readonly remote?: KnownEndpoint; readonly local?: KnownEndpoint } = {},
 ) {
   const s = socket as Duplex & { remoteAddress?: unknown };
   const options =
-    typeof s.remoteAddress === 'string' || fallbackRemote === undefined
+    known.remote !== undefined ||
+    typeof s.remoteAddress === 'string' ||
+    fallbackRemote === undefined
       ? {}
       : { remoteAddress: fallbackRemote };
-  const connection = wrapSocket(socket, options, usesOnread, true, stableChunks);
+  const connection = wrapSocket(socket, options, usesOnread, true, stableChunks, known);
   if (connection !== undefined) socket.off('error', noop);
   return connection;
 }
@@ -297,6 +308,9 @@ async function listen(
   const { host, port } = parseAddress(address);
   const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true });
   let listening = false;
+  // The local address of every accepted socket when the listener is bound to one address (not a
+  // wildcard): its own, so it is not read from each socket.
+  let local: { local?: KnownEndpoint } = {};
   let failed: (error: Error) => void = noop;
   server.on('error', (error: Error) => {
     if (!listening) return failed(error);
@@ -315,7 +329,7 @@ async function listen(
     socket.on('error', noop);
     applyKeepAlive(socket, keepAlive);
     // An accepted `net.Socket` reads through `'data'`: fresh memory for every chunk.
-    const connection = wrap(socket, undefined, false, true);
+    const connection = wrap(socket, undefined, false, true, local);
     // No remote address: reset before we got to it, the peer is gone, nothing to report.
     if (connection === undefined) return void socket.destroy();
     try {
@@ -342,7 +356,11 @@ async function listen(
     });
   });
   const bound = server.address() as net.AddressInfo;
-  return new TcpListener(server, formatAddress(bound.address, bound.port));
+  const listenerAddress = formatAddress(bound.address, bound.port);
+  if (bound.address !== '0.0.0.0' && bound.address !== '::') {
+    local = { local: { host: bound.address, port: bound.port } };
+  }
+  return new TcpListener(server, listenerAddress);
 }
 
 /**
@@ -396,7 +414,9 @@ export function tcpTransport(options: TcpTransportOptions = {}): Transport {
     socket.pause();
     applyKeepAlive(socket, keepAliveDelay);
     // A socket we connected ourselves and read through `'data'`: fresh memory for every chunk.
-    return wrap(socket, target, onread, custom === undefined && !onread) as Connection;
+    // Connected directly to an IPv4 address written canonically: that is its remote address.
+    const known = custom === undefined && net.isIPv4(hostPort.host) ? { remote: hostPort } : {};
+    return wrap(socket, target, onread, custom === undefined && !onread, known) as Connection;
   }
 
   return {

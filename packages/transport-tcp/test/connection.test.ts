@@ -101,6 +101,45 @@ describe('addresses', () => {
 });
 
 describe('what a connection keeps on its socket', () => {
+  it('reads from a socket only the addresses it does not know (Node caches each one read)', async () => {
+    // Node keeps an address object per side it was asked for (`_sockname`, `_peername`): about
+    // 90 B of heap per side for the life of the connection.
+    const cached = (socket: net.Socket | undefined) => {
+      const s = socket as unknown as { _sockname?: unknown; _peername?: unknown };
+      return { local: s._sockname != null, remote: s._peername != null };
+    };
+    const sockets = captureSockets();
+    const transport = tcpTransport({ readMode: 'data' });
+    const acc = await accepting(transport, '127.0.0.1:0');
+    cleanup.add(() => acc.listener.close());
+    const client = cleanup.conn(await transport.connect(acc.listener.address));
+    const server = cleanup.conn(await acc.next());
+    /** An accepted socket (Node sets its `server`; a connecting one has none). */
+    const isAccepted = (x: net.Socket) => (x as { server?: unknown }).server != null;
+    const accepted = sockets.find(isAccepted);
+    const outbound = sockets.find((x) => x !== accepted);
+    expect(sockets).toHaveLength(2);
+    // Accepted on a listener bound to one address: that is its local address, not read. Connected
+    // straight to an IPv4 address: that is its remote address, not read.
+    expect(cached(accepted)).toEqual({ local: false, remote: true });
+    expect(cached(outbound)).toEqual({ local: true, remote: false });
+    expect(server.localAddress).toBe(acc.listener.address);
+    expect(client.remoteAddress).toBe(acc.listener.address);
+    expect(server.remoteAddress).toBe(client.localAddress);
+
+    // A wildcard listener: the local address comes from the socket.
+    const any = await accepting(transport, '0.0.0.0:0');
+    cleanup.add(() => any.listener.close());
+    const port = Number(any.listener.address.slice(any.listener.address.lastIndexOf(':') + 1));
+    const client2 = cleanup.conn(await transport.connect(`127.0.0.1:${port}`));
+    const server2 = cleanup.conn(await any.next());
+    expect(server2.localAddress).toBe(`127.0.0.1:${port}`);
+    expect(server2.remoteAddress).toBe(client2.localAddress);
+    expect(sockets).toHaveLength(4);
+    const accepted2 = sockets.slice(2).find(isAccepted);
+    expect(cached(accepted2)).toEqual({ local: true, remote: true });
+  });
+
   it.each(['onread', 'data'] as const)(
     'one listener of ours per event, both sides (`readMode: %s`); half-close works',
     async (readMode) => {

@@ -20,7 +20,7 @@ export const TlsErrorCodes = Object.freeze({
   HOSTNAME_MISMATCH: 'ERR_TLS_HOSTNAME_MISMATCH',
   /** Any other handshake failure: protocol or cipher mismatch, or the peer closed mid-handshake. */
   HANDSHAKE_FAILED: 'ERR_TLS_HANDSHAKE_FAILED',
-  /** A socket error that carried no code of its own. */
+  /** A socket error that carried no code of its own, or an `onConnection` handler that threw. */
   SOCKET: 'ERR_TLS_SOCKET',
 } as const);
 
@@ -116,4 +116,19 @@ export function acceptError(
   return new PeerlinkError(mapped, `TLS handshake from ${remote} failed: ${error.message}`, {
     cause: error,
   });
+}
+
+/**
+ * An error of a listening server (an accept that failed: `EMFILE`, `ENFILE`, …), for
+ * `ListenHandler.onError`: a {@link PeerlinkError} with the error's own code (`ERR_TLS_SOCKET`
+ * when it has none) and the original as `cause`.
+ */
+export function acceptFailure(error: Error, address: string): PeerlinkError {
+  return new PeerlinkError(
+    codeOf(error) ?? TlsErrorCodes.SOCKET,
+    `accept on ${address}: ${error.message}`,
+    {
+      cause: error,
+    },
+  );
 }

@@ -13,7 +13,7 @@ import {
   type Transport,
 } from '@peerlink/stream';
 import { tlsConnection } from './connection.js';
-import { acceptError, handshakeError } from './errors.js';
+import { acceptError, acceptFailure, handshakeError, TlsErrorCodes } from './errors.js';
 
 /** PEM text, or its bytes; or several of them (a chain, or several CAs). */
 export type TlsMaterial = string | Uint8Array | ReadonlyArray<string | Uint8Array>;
@@ -151,7 +151,18 @@ export function tlsTransport(options: TlsTransportOptions = {}): Transport {
       socket.allowHalfOpen = true; // the contract's end(): the remote's end leaves us writable
       const remote = formatAddress(socket.remoteAddress ?? '', socket.remotePort ?? 0);
       const local = formatAddress(socket.localAddress ?? '', socket.localPort ?? 0);
-      handler.onConnection(tlsConnection(socket, raw, remote, local));
+      const connection = tlsConnection(socket, raw, remote, local);
+      try {
+        handler.onConnection(connection);
+      } catch (error) {
+        // A throwing handler must not become an uncaught exception inside Node's accept path.
+        connection.close();
+        handler.onError?.(
+          new PeerlinkError(TlsErrorCodes.SOCKET, `onConnection threw on ${address}`, {
+            cause: error,
+          }),
+        );
+      }
     });
     server.on('tlsClientError', (error: Error, socket: tls.TLSSocket) => {
       socket.destroy();
@@ -161,7 +172,8 @@ export function tlsTransport(options: TlsTransportOptions = {}): Transport {
     return new Promise((resolve, reject) => {
       let listening = false;
       server.on('error', (error: Error) => {
-        if (listening) return void handler.onError?.(error);
+        // An accept failed (EMFILE, ENFILE, ...): the server keeps listening and accepts later.
+        if (listening) return void handler.onError?.(acceptFailure(error, address));
         server.close();
         const code = codeOf(error) ?? 'ERR_TLS_LISTEN';
         reject(new PeerlinkError(code, `listen ${address}: ${error.message}`, { cause: error }));
