@@ -199,11 +199,10 @@ export class Reactor<M, S = undefined> {
   }
 
   /**
-   * Queues `message` for `peer`. Returns `'queued'`; or `'full'` when the send buffer has no room
-   * and the transport is blocked (a `send-buffer-full` event hands the message back; wait for
-   * {@link drained}); or `'no-such-peer'` (with a `no-such-peer` event) when the peer is unknown
-   * or disconnecting. Throws `ERR_MESSAGE_TOO_LARGE` or `ERR_ENCODE_FAILURE` when the message
-   * cannot be encoded.
+   * Queues `message` for `peer`. Returns `'queued'`; `'full'` when the send buffer has no room and
+   * the transport is blocked (a `send-buffer-full` event hands the message back; wait for
+   * {@link drained}); `'no-such-peer'` (with a `no-such-peer` event) when the peer is unknown or
+   * disconnecting. Throws `ERR_MESSAGE_TOO_LARGE` or `ERR_ENCODE_FAILURE` when it cannot be encoded.
    */
   send(peer: PeerId, message: M): SendResult {
     const p = this.registry.openPeer(peer);
@@ -214,17 +213,13 @@ export class Reactor<M, S = undefined> {
   }
 
   /**
-   * Queues `messages` in order as a run of {@link send} calls would, for one lookup, clock read and
-   * flush; stops at the first one not queued and says how far it got ({@link SendManyResult}: a
-   * bad message does not throw). `ERR_INVALID_ARGUMENT` for a bad `peer` or a non-array.
+   * Queues `messages` in order as {@link send} would, for one lookup, clock read and flush, until
+   * one is not queued ({@link SendManyResult}; a bad message does not throw, a non-array does).
    */
   sendMany(peer: PeerId, messages: readonly M[]): SendManyResult {
     if (!Array.isArray(messages)) throw invalidArgument('messages', 'an array', messages);
-    const p = this.registry.openPeer(peer);
-    if (p !== undefined) return p.sendMany(messages);
-    checkPeer(peer);
-    this.queue.emit({ type: 'no-such-peer', peer });
-    return { queued: 0, result: 'no-such-peer' };
+    const p = this.registry.openPeer(peer); // not open: `send` reports it, reading no message
+    return p?.sendMany(messages) ?? { queued: 0, result: this.send(peer, messages[0] as M) };
   }
 
   /**
