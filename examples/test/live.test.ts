@@ -1,47 +1,9 @@
-import type { PeerStats, ReactorStats } from 'peerlink';
 import { describe, expect, it } from 'vitest';
+import { peerSnapshot, statsSnapshot } from '../../packages/reactor/test/fixtures.js';
 import { describeSample, LiveArea, peakOf, RateSampler } from '../src/live.js';
 
-function peer(id: number, counters: Partial<PeerStats>): PeerStats {
-  return {
-    peer: id,
-    direction: 'inbound',
-    remoteAddress: '127.0.0.1:1',
-    localAddress: '127.0.0.1:2',
-    connectedAt: 0,
-    bytesIn: 0,
-    bytesOut: 0,
-    messagesIn: 0,
-    messagesOut: 0,
-    bytesQueued: 0,
-    oldestQueuedAge: undefined,
-    rxBufferCapacity: 0,
-    txBufferCapacity: 0,
-    paused: false,
-    blocked: false,
-    ready: false,
-    ...counters,
-  };
-}
-
-function snapshot(peers: PeerStats[], extra: Partial<ReactorStats> = {}): ReactorStats {
-  return {
-    peers: peers.length,
-    closing: 0,
-    listeners: 1,
-    pendingConnects: 0,
-    pausedPeers: 0,
-    queuedEvents: 0,
-    eventCapacity: 1024,
-    totals: { bytesIn: 0, bytesOut: 0, messagesIn: 0, messagesOut: 0 },
-    disconnects: {},
-    refused: {},
-    outbound: 0,
-    bans: 0,
-    peerStats: peers,
-    ...extra,
-  };
-}
+const peer = peerSnapshot;
+const snapshot = statsSnapshot;
 
 describe('RateSampler', () => {
   it('computes rates from the change of each peer’s counters between two snapshots', () => {

@@ -2,20 +2,10 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parse } from '../../packages/metrics-prometheus/test/text.js';
 import { type PingPongServer, runPingPongClient, startPingPongServer } from '../src/pingpong.js';
 import { type MetricsEndpoint, serveMetrics } from '../src/prometheus.js';
 import { buildProject, root } from './build.js';
-
-/** Parses the Prometheus text format into `name{labels}` → value. */
-function parse(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const at = line.lastIndexOf(' ');
-    out.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return out;
-}
 
 let server: PingPongServer | undefined;
 let endpoint: MetricsEndpoint | undefined;

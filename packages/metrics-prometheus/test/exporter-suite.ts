@@ -9,19 +9,10 @@ import { type PeerId, Reactor, type ReactorEvent, type ReactorStats } from '@pee
 import { MemoryNetwork } from '@peerlink/transport-memory';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { peerSnapshot, statsSnapshot } from '../../reactor/test/fixtures.js';
+import { parse } from './text.js';
 
 const codec = lengthPrefixed({ maxSize: 1024 });
-
-/** Parses the Prometheus text format into `name{labels}` → value. */
-function parse(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const at = line.lastIndexOf(' ');
-    out.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return out;
-}
 
 /** Types of every metric family, from the `# TYPE` lines. */
 function types(text: string): Map<string, string> {
@@ -30,24 +21,8 @@ function types(text: string): Map<string, string> {
   return out;
 }
 
-function emptyStats(overrides: Partial<ReactorStats> = {}): ReactorStats {
-  return {
-    peers: 0,
-    closing: 0,
-    listeners: 0,
-    pendingConnects: 0,
-    pausedPeers: 0,
-    queuedEvents: 0,
-    eventCapacity: 1024,
-    totals: { bytesIn: 0, bytesOut: 0, messagesIn: 0, messagesOut: 0 },
-    disconnects: {},
-    refused: {},
-    outbound: 0,
-    bans: 0,
-    peerStats: [],
-    ...overrides,
-  };
-}
+/** A snapshot with no peers, all else 0 or empty but `extra`. */
+const emptyStats = (extra: Partial<ReactorStats> = {}) => statsSnapshot([], extra);
 
 const reactors: Reactor<Uint8Array>[] = [];
 
@@ -139,30 +114,15 @@ export function exporterSuite(title: string): void {
 
     it('converts queue ages to seconds and sums queued bytes over peers', async () => {
       const registry = new Registry();
-      const peer = {
-        peer: 1,
-        direction: 'outbound' as const,
-        remoteAddress: 'x:1',
-        localAddress: 'y:1',
-        connectedAt: 0,
-        bytesIn: 0,
-        bytesOut: 0,
-        messagesIn: 0,
-        messagesOut: 0,
+      const peer = peerSnapshot(1, {
+        direction: 'outbound',
         bytesQueued: 100,
         oldestQueuedAge: 1500,
-        rxBufferCapacity: 0,
-        txBufferCapacity: 0,
-        paused: false,
         blocked: true,
-        ready: false,
-      };
+      });
       new PeerlinkMetrics({ registry }).add({
         stats: () =>
-          emptyStats({
-            peers: 2,
-            peerStats: [peer, { ...peer, peer: 2, bytesQueued: 50, oldestQueuedAge: 250 }],
-          }),
+          statsSnapshot([peer, { ...peer, peer: 2, bytesQueued: 50, oldestQueuedAge: 250 }]),
       });
       const m = parse(await registry.metrics());
       expect(m.get('peerlink_queued_bytes')).toBe(150);

@@ -6,7 +6,14 @@ import {
   malformed,
   readU64LE,
 } from '@peerlink/codec';
-import type { KeepEvent, PeerId, Reactor, ReactorEvent } from '@peerlink/reactor';
+import type {
+  KeepEvent,
+  PeerId,
+  PeerStats,
+  Reactor,
+  ReactorEvent,
+  ReactorStats,
+} from '@peerlink/reactor';
 
 /** The Rust crate's pingpong wire format: ASCII `ping`/`pong` then a u64 LE; 12 bytes a message. */
 export type PingPong = { readonly kind: 'ping' | 'pong'; readonly n: bigint };
@@ -143,5 +150,51 @@ export function keepCollector() {
         check();
       });
     },
+  };
+}
+
+/** A `PeerStats` as `stats()` would give it, all counters 0 but those in `fields`. */
+export function peerSnapshot(peer: PeerId, fields: Partial<PeerStats> = {}): PeerStats {
+  return {
+    peer,
+    direction: 'inbound',
+    remoteAddress: '127.0.0.1:1',
+    localAddress: '127.0.0.1:2',
+    connectedAt: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    messagesIn: 0,
+    messagesOut: 0,
+    bytesQueued: 0,
+    oldestQueuedAge: undefined,
+    rxBufferCapacity: 0,
+    txBufferCapacity: 0,
+    paused: false,
+    blocked: false,
+    ready: false,
+    ...fields,
+  };
+}
+
+/** A `ReactorStats` of `peers` (counted in `peers`), all else 0 or empty but `extra`. */
+export function statsSnapshot(
+  peers: PeerStats[] = [],
+  extra: Partial<ReactorStats> = {},
+): ReactorStats {
+  return {
+    peers: peers.length,
+    closing: 0,
+    listeners: 0,
+    pendingConnects: 0,
+    pausedPeers: 0,
+    queuedEvents: 0,
+    eventCapacity: 1024,
+    totals: { bytesIn: 0, bytesOut: 0, messagesIn: 0, messagesOut: 0 },
+    disconnects: {},
+    refused: {},
+    outbound: 0,
+    bans: 0,
+    peerStats: peers,
+    ...extra,
   };
 }

@@ -74,6 +74,29 @@ describe('MessageStream with a codec whose messages view their input (raw length
     expect(buffers.has(wire.buffer)).toBe(false);
   });
 
+  test('delivered bodies stay intact after the stream fails and its buffers are dropped', () => {
+    const codec = lengthPrefixed({ maxSize: 70_000, prefix: 'u32le' });
+    const bodies = [new Uint8Array(100).fill(1), new Uint8Array(66_000).fill(2)];
+    const { wire } = encodeAll(codec, bodies);
+    const stream = new MessageStream(codec);
+    const got: Uint8Array[] = [];
+    const shared = new Uint8Array(65536);
+    for (let at = 0; at < wire.length; at += 65536) {
+      const n = Math.min(65536, wire.length - at);
+      shared.set(wire.subarray(at, at + n));
+      expect(stream.handleData(shared.subarray(0, n), (m) => void got.push(m), 0)).toBeUndefined();
+      shared.fill(0xee);
+    }
+    // A frame above maxSize ends the stream; what was delivered is untouched.
+    const error = stream.handleData(Uint8Array.of(0xff, 0xff, 0xff, 0x7f), () => {}, 0);
+    expect(error?.code).toBe('ERR_MALFORMED_MESSAGE');
+    shared.fill(0xdd);
+    expect(got.map((b) => [b.length, b.every((x) => x === b[0]), b[0]])).toEqual([
+      [100, true, 1],
+      [66_000, true, 2],
+    ]);
+  });
+
   test('a chunk the caller owns is not copied at all', () => {
     const codec = lengthPrefixed({ maxSize: 2048, prefix: 'u32le' });
     const { wire } = encodeAll(codec, [new Uint8Array(100).fill(1), new Uint8Array(200).fill(2)]);
