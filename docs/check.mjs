@@ -1,7 +1,8 @@
 // Checks the generated API reference (docs/api, after `pnpm run docs`): one section per public
 // package whose front page is the package's README, every item documented once, under the
 // package that declares it (so the `peerlink` umbrella holds only its own items), the root README
-// as the index, and links between READMEs turned into links between sections.
+// as the index, links between READMEs turned into links between sections, every subpath export
+// (`peerlink/testing`) a module of its package's section, and no `@internal` item anywhere.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { publicPackages } from './typedoc.config.mjs';
 
@@ -60,6 +61,28 @@ for (const dir of publicPackages) {
   if (items === 0) problems.push(`${pkg.name}: no items documented in its section`);
   if (/href="[^"]*\/README\.md"/.test(html.replace(/href="[^"]*examples[^"]*"/g, '')))
     problems.push(`${pkg.name}: a link to a package README was not turned into a section link`);
+  // A subpath export (`./testing`) is an entry point of its own (the package's typedoc.json):
+  // a module page under the package's section.
+  for (const subpath of Object.keys(pkg.exports ?? {})) {
+    if (subpath === '.' || subpath === './package.json') continue;
+    const module = `modules/${slug(pkg.name)}.${subpath.slice(2).replace(/\//g, '_')}.html`;
+    if (!existsSync(new URL(module, api)))
+      problems.push(`${pkg.name}/${subpath.slice(2)}: not documented (no ${module})`);
+  }
+}
+// No internal item: TypeDoc marks one it shows with an `Internal` tag (`excludeInternal` drops
+// them; this catches an option or a re-export that lets one through).
+const pages = (dir) =>
+  readdirSync(new URL(dir, api), { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory()
+      ? pages(`${dir}${entry.name}/`)
+      : entry.name.endsWith('.html')
+        ? [`${dir}${entry.name}`]
+        : [],
+  );
+for (const page of pages('')) {
+  if (read(page).includes('<code class="tsd-tag">Internal</code>'))
+    problems.push(`${page}: shows an @internal item`);
 }
 for (const [item, modules] of owners) {
   // Two packages may declare items of the same name; the umbrella never re-documents one.
@@ -80,5 +103,5 @@ if (problems.length > 0) {
   process.exit(1);
 }
 console.log(
-  `docs/check: ${publicPackages.length} sections, each with its README; ${owners.size} items, each under the package that declares it`,
+  `docs/check: ${publicPackages.length} sections, each with its README; ${owners.size} items, each under the package that declares it; every subpath export documented; no @internal item`,
 );

@@ -5,7 +5,9 @@
 // declares it: what the `peerlink` umbrella re-exports from the other packages is theirs (they
 // resolve to those packages' built declarations, treated as external), and its section lists its
 // own items (`run`, …) under the README that names the packages it re-exports.
-// Links between READMEs become links between sections. Run `pnpm build` first.
+// Links between READMEs become links between sections. A package with subpath exports lists
+// their entry points in its own typedoc.json (`peerlink`: `src/index.ts` and `src/testing.ts`,
+// for `peerlink/testing`), each a module of its section. Run `pnpm build` first.
 // TypeScript 5.9 here: TypeDoc 0.28 does not run on TypeScript 7.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 
