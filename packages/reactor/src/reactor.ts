@@ -65,8 +65,12 @@ export class Reactor<M, S = undefined> {
   private readonly admission: Admission;
   private readonly queue: EventQueue<M>;
   private readonly housekeeping: Housekeeping<M>;
-  /** The injected timers, if any: housekeeping and shutdown's flush deadline run on them. */
-  private readonly timers: ReactorTimers | undefined;
+  /**
+   * The timers given as `options.timers`, or `undefined` when none were (the platform's run).
+   * Every deadline of the reactor (housekeeping, `connectTimeout`, `upgradeTimeout`, shutdown's
+   * `flushTimeout`) runs on them, and so do {@link keep}'s waits unless it is given its own.
+   */
+  readonly timers: ReactorTimers | undefined;
   private shutdownPromise: Promise<void> | undefined;
   /** `shutdown`'s `signal`, which cuts its flush short. */
   private shutdownSignal: AbortSignal | undefined;
@@ -96,10 +100,12 @@ export class Reactor<M, S = undefined> {
     this.clock = clock;
     const log = new Log(options.logger, options.name);
     this.log = log;
-    const connects = new Connects(transport, config.connectTimeout);
+    const connects = new Connects(transport, config.connectTimeout, timers);
     const upgradeTimeout = positiveInt('upgradeTimeout', options.upgradeTimeout ?? 10_000);
     this.upgrades =
-      options.upgrade === undefined ? undefined : new Upgrades(options.upgrade, upgradeTimeout);
+      options.upgrade === undefined
+        ? undefined
+        : new Upgrades(options.upgrade, upgradeTimeout, timers);
     const queue = new EventQueue<M>(
       capacity,
       clock,
