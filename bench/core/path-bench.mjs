@@ -8,6 +8,8 @@
 // - MessageStream.queue: with a hand-written codec (prefix included), then with `lengthPrefixed`
 //   and a body codec (the W2 bench's codec);
 // - Reactor.send: the whole send path over a connection whose `write` takes everything at once;
+//   then on the user's path (the raw codec, a 12-byte `Uint8Array` rewritten per message), over a
+//   connection that releases each write at once (`releasesWrites`, as TCP) and one that does not;
 // - Reactor receive: 64 KiB chunks of 16-byte frames handed to the connection's `onData`, each
 //   message delivered to an `onEvent` message handler.
 //
@@ -116,17 +118,45 @@ function streamQueue(codec) {
   };
 }
 
-/** A connection that takes every write at once and lets the test deliver chunks. */
-function scriptedTransport() {
+/** The raw codec of the user's path: messages are `Uint8Array` bodies. */
+const rawCodec = lengthPrefixed({ maxSize: BODY + 4, prefix: 'u32le' });
+/** The user's 12-byte payload, rewritten for each message (as the bench's `PayloadSource`). */
+const payload = new Uint8Array(BODY).fill(0x5a);
+function nextPayload(seq) {
+  payload[0] = seq;
+  payload[1] = seq >>> 8;
+  payload[2] = seq >>> 16;
+  payload[3] = seq >>> 24;
+  return payload;
+}
+
+function streamQueueRaw(n) {
+  const s = new MessageStream(rawCodec);
+  for (let i = 0; i < n; i++) {
+    if (!s.queue(nextPayload(i), 0)) {
+      while (s.pollTransmit(0) !== undefined);
+      s.queue(payload, 0);
+    }
+  }
+}
+
+/**
+ * A connection that takes every write at once and lets the test deliver chunks; with `releases`,
+ * it declares `releasesWrites` and releases each write at once (as TCP does when the kernel takes
+ * a write whole).
+ */
+function scriptedTransport(releases = false) {
   const state = { handler: undefined, written: 0 };
   const conn = {
     remoteAddress: 'remote:1',
     localAddress: 'local:1',
+    releasesWrites: releases,
     start(h) {
       state.handler = h;
     },
-    write(bytes) {
+    write(bytes, release) {
       state.written += bytes.length;
+      if (releases) release?.(bytes);
       return true;
     },
     pause() {},
@@ -161,6 +191,25 @@ async function reactorSend(n) {
   await new Promise((resolve) => setImmediate(resolve));
 }
 
+/** `Reactor.send` on the user's path: the raw codec, a rewritten `Uint8Array` payload. */
+async function rawSender(releases) {
+  const { state: st, transport: t } = scriptedTransport(releases);
+  const r = new Reactor({ codec: rawCodec, transport: t });
+  r.onEvent(() => {});
+  const p = await r.connect('remote:1');
+  const run = async (n) => {
+    for (let i = 0; i < n; ) {
+      if (r.send(p, nextPayload(i)) === 'queued') i++;
+      else await r.drained(p);
+      if ((i & 0xffff) === 0) await null;
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+  };
+  return { run, state: st, reactor: r };
+}
+const rawReleasing = await rawSender(true);
+const rawKeeping = await rawSender(false);
+
 // 64 KiB chunks of whole 16-byte frames, as Node Buffers (what TCP hands over).
 const frames = new MessageStream(bodyCodec);
 for (let i = 0; i < 4096; i++) frames.queue(i, 0);
@@ -179,10 +228,17 @@ const rows = [
   ['MessageStream.queue, hand-written codec', await best(streamQueue(handCodec))],
   ['MessageStream.queue, lengthPrefixed + body codec', await best(streamQueue(bodyCodec))],
   ['Reactor.send (whole send path, no socket)', await best(reactorSend)],
+  ['MessageStream.queue, raw lengthPrefixed (Uint8Array)', await best(streamQueueRaw)],
+  ['Reactor.send, raw codec, writes released', await best(rawReleasing.run)],
+  ['Reactor.send, raw codec, writes kept', await best(rawKeeping.run)],
   ['Reactor receive: onData → onEvent message handler', await best(reactorReceive)],
 ];
-if (received === 0 || state.written === 0) throw new Error('nothing went through');
+if (received === 0 || state.written === 0 || rawReleasing.state.written === 0) {
+  throw new Error('nothing went through');
+}
 await reactor.shutdown({ flushTimeout: 0 });
+await rawReleasing.reactor.shutdown({ flushTimeout: 0 });
+await rawKeeping.reactor.shutdown({ flushTimeout: 0 });
 console.log(
   `per message, best of ${ROUNDS} × ${N.toLocaleString('en')} messages (${process.version})`,
 );

@@ -73,6 +73,18 @@ export interface Codec<M> {
   sizeHint?(message: M): number;
 
   /**
+   * Optional fast path, with {@link sizeHint}: writes the encoded form of `message` into exactly
+   * `bytes[offset, offset + size)`, where `size` is what `sizeHint(message)` returned for it just
+   * before (the stream asks `sizeHint` first, checks the answer against its limits, then reserves
+   * exactly that room). Writes every byte of that range and nothing outside it; returns nothing
+   * (the size is known). The stream may call it instead of {@link encode} for a message whose
+   * size it knows, so it must produce the same bytes as `encode`; it saves the calls through the
+   * {@link ByteWriter} and the checks of what `encode` reports. The stream calls it only for
+   * messages below 16 KiB (larger ones go through `encode`, which may share their bytes).
+   */
+  encodeAt?(message: M, bytes: Uint8Array, offset: number, size: number): void;
+
+  /**
    * Optional: the size in bytes of the whole message that starts at `bytes[offset]` (its frame,
    * header included), as soon as `bytes[offset, end)` tells it, before the rest has arrived; `-1`
    * while more bytes are needed to tell. Any other answer that is not an integer from 1 to

@@ -237,6 +237,40 @@ export function lengthPrefixed<M>(
         if (!(message instanceof Uint8Array)) throw notBytes(message);
         return prefixSize(message.length) + message.length;
       },
+      encodeAt(message: Uint8Array, bytes: Uint8Array, at: number, size: number): void {
+        if (!(message instanceof Uint8Array)) throw notBytes(message);
+        const length = message.length;
+        if ((varint ? varintSize(length) : 4) + length !== size) {
+          throw new PeerlinkError(
+            ErrorCodes.ENCODE_FAILURE,
+            `encodeAt: size ${String(size)} is not the message's encoded size, ${prefixSize(length) + length}`,
+          );
+        }
+        let o = at;
+        if (varint) {
+          let v = length;
+          while (v >= 128) {
+            bytes[o++] = (v % 128) | 0x80;
+            v = Math.floor(v / 128);
+          }
+          bytes[o++] = v;
+        } else if (little) {
+          bytes[o] = length;
+          bytes[o + 1] = length >>> 8;
+          bytes[o + 2] = length >>> 16;
+          bytes[o + 3] = length >>> 24;
+          o += 4;
+        } else {
+          bytes[o] = length >>> 24;
+          bytes[o + 1] = length >>> 16;
+          bytes[o + 2] = length >>> 8;
+          bytes[o + 3] = length;
+          o += 4;
+        }
+        // A loop beats `set` (a call into the runtime) for a few bytes.
+        if (length <= 32) for (let i = 0; i < length; i++) bytes[o + i] = message[i]!;
+        else bytes.set(message, o);
+      },
     };
     return register(raw, { prefix, maxSize, body: undefined });
   }

@@ -259,3 +259,37 @@ describe('lengthPrefixed() options', () => {
     }
   });
 });
+
+describe('raw lengthPrefixed `encodeAt` (the stream fast path)', () => {
+  for (const prefix of PREFIXES) {
+    test(`writes exactly what \`encode\` writes, in exactly \`sizeHint\` bytes, touching nothing else (${prefix})`, () => {
+      const codec = lengthPrefixed({ maxSize: 1 << 20, prefix });
+      fc.assert(
+        fc.property(
+          fc.uint8Array({ maxLength: 300 }),
+          fc.integer({ min: 0, max: 40 }),
+          (body, offset) => {
+            const size = codec.sizeHint!(body);
+            const expected = encode(codec, [body]).wire;
+            const out = new Uint8Array(offset + size + 8).fill(0xa5);
+            codec.encodeAt!(body, out, offset, size);
+            expect(out.subarray(offset, offset + size)).toEqual(expected);
+            expect(out.subarray(0, offset).every((b) => b === 0xa5)).toBe(true);
+            expect(out.subarray(offset + size).every((b) => b === 0xa5)).toBe(true);
+          },
+        ),
+      );
+    });
+  }
+
+  test('refuses a size that is not the encoded size, writing nothing', () => {
+    const codec = lengthPrefixed({ maxSize: 100, prefix: 'u32le' });
+    const out = new Uint8Array(20).fill(7);
+    expect(codeOf(() => codec.encodeAt!(new Uint8Array(5), out, 0, 8))).toBe('ERR_ENCODE_FAILURE');
+    expect(codeOf(() => codec.encodeAt!(new Uint8Array(5), out, 0, 10))).toBe('ERR_ENCODE_FAILURE');
+    expect(out.every((b) => b === 7)).toBe(true);
+    expect(codeOf(() => codec.encodeAt!('x' as unknown as Uint8Array, out, 0, 5))).toBe(
+      'ERR_INVALID_ARGUMENT',
+    );
+  });
+});

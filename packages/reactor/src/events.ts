@@ -101,6 +101,28 @@ export type MessageHandler<M> = (peer: PeerId, message: M, size: number) => void
 /** What {@link Reactor.send} did with a message. */
 export type SendResult = 'queued' | 'full' | 'no-such-peer';
 
+/**
+ * What {@link Reactor.sendMany} did with a list of messages: the first {@link queued} were
+ * queued, in order, and will be sent; the rest were not.
+ */
+export interface SendManyResult {
+  /** How many messages, from the start of the list, were queued (0 to the list's length). */
+  readonly queued: number;
+  /**
+   * `'queued'` when every message was queued. Otherwise what stopped the batch at
+   * `messages[queued]`: `'full'` (the send buffer has no room and the transport is blocked; a
+   * `send-buffer-full` event hands that message back; wait for `drained`), `'no-such-peer'` (with
+   * a `no-such-peer` event), or `'error'`: that message cannot be encoded ({@link error} says why).
+   */
+  readonly result: SendResult | 'error';
+  /**
+   * With `result` `'error'`: what {@link Reactor.send} would have thrown for `messages[queued]`
+   * (`ERR_MESSAGE_TOO_LARGE`, `ERR_ENCODE_FAILURE`, or the codec's `ERR_INVALID_ARGUMENT` for a
+   * message of the wrong type). `undefined` otherwise.
+   */
+  readonly error?: Error;
+}
+
 /** A snapshot of one peer, from {@link Reactor.stats}. Byte counts are wire bytes. */
 export interface PeerStats<S = unknown> {
   readonly peer: PeerId;

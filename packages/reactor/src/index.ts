@@ -13,6 +13,7 @@ export type {
   PeerStats,
   ReactorEvent,
   ReactorStats,
+  SendManyResult,
   SendResult,
 } from './events.js';
 export {

@@ -1,6 +1,6 @@
 import type { Codec } from '@peerlink/codec';
 import { type ConnectionHandler, ErrorCodes, MessageStream, PeerlinkError } from '@peerlink/stream';
-import type { SendResult } from './events.js';
+import type { SendManyResult, SendResult } from './events.js';
 import {
   BUDGET,
   DIRTY,
@@ -198,21 +198,7 @@ export class Peer<M> extends PeerLifecycle<M> implements ConnectionHandler {
   send(message: M): SendResult {
     const host = this.host;
     if (!this.stream.queue(message, host.turnClock()) && !this.flushToAdmit(message)) {
-      if (this.state !== 'open') {
-        host.emit({ type: 'no-such-peer', peer: this.id });
-        return 'no-such-peer';
-      }
-      // Logged once per refusal episode, not for every retry before the drain.
-      if (!this.has(WANTS_DRAIN) && host.log.enabled) {
-        host.log.write(
-          'debug',
-          { peer: this.id, queued: this.stream.queuedBytes },
-          'send buffer full',
-        );
-      }
-      this.set(WANTS_DRAIN, true);
-      host.emit({ type: 'send-buffer-full', peer: this.id, message });
-      return 'full';
+      return this.refused(message);
     }
     this.messagesOut++;
     if (!this.has(DIRTY) && !this.blocked) {
@@ -220,6 +206,67 @@ export class Peer<M> extends PeerLifecycle<M> implements ConnectionHandler {
       host.scheduleFlush(this);
     }
     return 'queued';
+  }
+
+  /**
+   * Queues `messages` in order (the peer is `open`) until one is not queued; see
+   * `Reactor.sendMany`. One clock read and at most one scheduled flush for the batch.
+   */
+  sendMany(messages: readonly M[]): SendManyResult {
+    const host = this.host;
+    const stream = this.stream;
+    const now = host.turnClock();
+    const n = messages.length;
+    let i = 0;
+    let result: SendResult | 'error' = 'queued';
+    let error: Error | undefined;
+    try {
+      for (; i < n; i++) {
+        const message = messages[i] as M;
+        // An event handler run by a flush (or a codec) may have disconnected the peer.
+        if (this.state !== 'open') {
+          result = this.refused(message);
+          break;
+        }
+        if (!stream.queue(message, now) && !this.flushToAdmit(message)) {
+          result = this.refused(message);
+          break;
+        }
+        if (i === 0 && !this.has(DIRTY) && !this.blocked) {
+          // Before any more user code runs (a codec, an event handler during a flush).
+          this.set(DIRTY, true);
+          host.scheduleFlush(this);
+        }
+      }
+    } catch (cause) {
+      result = 'error';
+      error = cause instanceof Error ? cause : new Error(String(cause), { cause });
+    }
+    this.messagesOut += i;
+    return error === undefined ? { queued: i, result } : { queued: i, result, error };
+  }
+
+  /**
+   * `message` was not queued: the peer is no longer `open` (`'no-such-peer'`), or its send
+   * buffer is full behind a blocked transport (`'full'`). Emits the matching event.
+   */
+  private refused(message: M): 'full' | 'no-such-peer' {
+    const host = this.host;
+    if (this.state !== 'open') {
+      host.emit({ type: 'no-such-peer', peer: this.id });
+      return 'no-such-peer';
+    }
+    // Logged once per refusal episode, not for every retry before the drain.
+    if (!this.has(WANTS_DRAIN) && host.log.enabled) {
+      host.log.write(
+        'debug',
+        { peer: this.id, queued: this.stream.queuedBytes },
+        'send buffer full',
+      );
+    }
+    this.set(WANTS_DRAIN, true);
+    host.emit({ type: 'send-buffer-full', peer: this.id, message });
+    return 'full';
   }
 
   /**
@@ -282,7 +329,10 @@ export class Peer<M> extends PeerLifecycle<M> implements ConnectionHandler {
     const stream = this.stream;
     const now = host.clock();
     if (host.telemetry) this.reportTelemetry(now);
-    let bytes = stream.pollTransmit(now);
+    // A transport that says when it is done with written bytes lets the stream reuse its slabs.
+    const release = this.conn.releasesWrites === true ? stream.releaseTransmitted : undefined;
+    const willRelease = release !== undefined;
+    let bytes = stream.pollTransmit(now, willRelease);
     if (bytes !== undefined) {
       // Usually one run of bytes; more when a large message queued behind unsent ones or the
       // codec shared a large body (no copy either way). Stop at the first write that blocks.
@@ -290,11 +340,11 @@ export class Peer<M> extends PeerLifecycle<M> implements ConnectionHandler {
         this.bytesOut += bytes.length;
         if (this.has(REPORTED)) host.departed.bytesOut += bytes.length; // flushing after `disconnected`
         if (host.trace) host.log.write('debug', { peer: this.id, bytes: bytes.length }, 'flush');
-        if (!this.conn.write(bytes)) {
+        if (!this.conn.write(bytes, release)) {
           stream.handleBlocked(now);
           break;
         }
-        bytes = stream.pollTransmit(now);
+        bytes = stream.pollTransmit(now, willRelease);
       } while (bytes !== undefined);
       if (host.telemetry) this.reportTelemetry(now);
     }

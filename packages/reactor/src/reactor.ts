@@ -12,6 +12,7 @@ import type {
   PeerStats,
   ReactorEvent,
   ReactorStats,
+  SendManyResult,
   SendResult,
 } from './events.js';
 import { Housekeeping } from './housekeeping.js';
@@ -204,25 +205,27 @@ export class Reactor<M, S = undefined> {
   }
 
   /**
-   * Queues `message` for `peer`. Returns `'queued'`; or `'full'` when the send buffer has no room
-   * and the transport is blocked (a `send-buffer-full` event hands the message back; wait for
-   * {@link drained}); or
-   * `'no-such-peer'` (with a `no-such-peer` event) when the peer is unknown or disconnecting.
-   * Throws `ERR_MESSAGE_TOO_LARGE` or `ERR_ENCODE_FAILURE` when the message cannot be encoded.
+   * Queues `message` for `peer`. Returns `'queued'`; `'full'` when the send buffer has no room and
+   * the transport is blocked (a `send-buffer-full` event hands the message back; wait for
+   * {@link drained}); `'no-such-peer'` (with a `no-such-peer` event) when the peer is unknown or
+   * disconnecting. Throws `ERR_MESSAGE_TOO_LARGE` or `ERR_ENCODE_FAILURE` when it cannot be encoded.
    */
   send(peer: PeerId, message: M): SendResult {
-    const registry = this.registry;
-    let p = registry.lastSent;
-    if (p === undefined || p.id !== peer) {
-      p = registry.peers.get(peer);
-      registry.lastSent = p;
-    }
-    if (p === undefined || p.state !== 'open') {
-      checkPeer(peer);
-      this.queue.emit({ type: 'no-such-peer', peer });
-      return 'no-such-peer';
-    }
-    return p.send(message);
+    const p = this.registry.openPeer(peer);
+    if (p !== undefined) return p.send(message);
+    checkPeer(peer);
+    this.queue.emit({ type: 'no-such-peer', peer });
+    return 'no-such-peer';
+  }
+
+  /**
+   * Queues `messages` in order as {@link send} would, for one lookup, clock read and flush, until
+   * one is not queued ({@link SendManyResult}; a bad message does not throw, a non-array does).
+   */
+  sendMany(peer: PeerId, messages: readonly M[]): SendManyResult {
+    if (!Array.isArray(messages)) throw invalidArgument('messages', 'an array', messages);
+    const p = this.registry.openPeer(peer); // not open: `send` reports it, reading no message
+    return p?.sendMany(messages) ?? { queued: 0, result: this.send(peer, messages[0] as M) };
   }
 
   /**

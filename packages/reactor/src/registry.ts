@@ -20,6 +20,19 @@ export class Registry<M> {
   readonly peers = new Map<PeerId, Peer<M>>();
   /** The peer `send` found last: a run of sends to one peer skips the map lookup. */
   lastSent: Peer<M> | undefined;
+
+  /**
+   * The peer `peer` if it is `open` (it can be sent to), else `undefined`; a run of sends to one
+   * peer skips the map lookup.
+   */
+  openPeer(peer: PeerId): Peer<M> | undefined {
+    let p = this.lastSent;
+    if (p === undefined || p.id !== peer) {
+      p = this.peers.get(peer);
+      this.lastSent = p;
+    }
+    return p !== undefined && p.state === 'open' ? p : undefined;
+  }
   /** Peers whose disconnect was requested and whose queue is still being flushed. */
   readonly closing = new Set<PeerLifecycle<M>>();
   inboundCount = 0;

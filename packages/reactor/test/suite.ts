@@ -286,6 +286,123 @@ export function reactorSuite(name: string, fixture: TransportFixture): void {
       expect(got).toBe(total);
     });
 
+    it('raw bodies of every size, sent over many turns, arrive intact while send buffers are reused', async () => {
+      const { client, peer, serverEvents, serverPeer } = await serverAndClient(bytesCodec);
+      const sizes = [1, 13, 100, 1000, 4000, 20_000, 65_536];
+      const total = 2100;
+      const bodies = Array.from({ length: total }, (_, i) => pattern(sizes[i % sizes.length]!, i));
+      for (let i = 0; i < total; ) {
+        // Batches of a few messages per turn: the stream writes into one slab, which the transport
+        // hands back (where it releases writes) and the stream fills again.
+        for (const end = Math.min(total, i + 1 + (i % 5)); i < end; ) {
+          if (client.send(peer, bodies[i]!) === 'queued') i++;
+          else await client.drained(peer);
+        }
+        await new Promise((r) => setImmediate(r));
+      }
+      await serverEvents.waitForCount(isType('message', serverPeer), total);
+      const got = serverEvents.messagesFrom(serverPeer) as Uint8Array[];
+      expect(got).toHaveLength(total);
+      for (let i = 0; i < total; i++) {
+        if (!sameBytes(got[i]!, bodies[i]!)) throw new Error(`message ${i} differs`);
+      }
+    });
+
+    it('`sendMany` queues a batch in order and reports it all queued', async () => {
+      const { client, peer, serverEvents, serverPeer } = await serverAndClient(bytesCodec);
+      const batch = Array.from({ length: 600 }, (_, i) => pattern(1 + ((i * 37) % 3000), i));
+      expect(client.sendMany(peer, batch)).toEqual({ queued: 600, result: 'queued' });
+      expect(client.sendMany(peer, [])).toEqual({ queued: 0, result: 'queued' });
+      await serverEvents.waitForCount(isType('message', serverPeer), 600);
+      const got = serverEvents.messagesFrom(serverPeer) as Uint8Array[];
+      for (let i = 0; i < 600; i++) {
+        if (!sameBytes(got[i]!, batch[i]!)) throw new Error(`message ${i} differs`);
+      }
+      expect(client.peerStats(peer)?.messagesOut).toBe(600);
+    });
+
+    it('`sendMany` stops where the send buffer fills behind a blocked transport: `full`, the rest sent after `drained`', async () => {
+      // A reader that takes one message, then stops reading until told to go on.
+      const server = reactor(framesCodec, undefined, { eventCapacity: 1 });
+      const [address] = await server.listen(fixture.listenAddress);
+      const client = reactor(framesCodec, { txBufMaxFloor: 0, txBufMaxSize: 4 }); // 64 KiB
+      const clientEvents = new Recorder(client);
+      const peer = await client.connect(address!);
+      // 4,096 messages of 8 KiB (32 MiB, more than kernel and transport buffers take), each a
+      // view of one buffer, numbered in its first 4 bytes.
+      const size = 8 * 1024;
+      const count = 4096;
+      const memory = new Uint8Array(size * count);
+      const batch = Array.from({ length: count }, (_, i) => {
+        const m = memory.subarray(i * size, (i + 1) * size);
+        new DataView(m.buffer, m.byteOffset, 4).setUint32(0, i);
+        return m;
+      });
+      const first = client.sendMany(peer, batch);
+      expect(first.result).toBe('full');
+      expect(first.queued).toBeGreaterThan(0);
+      expect(first.queued).toBeLessThan(count);
+      expect(first.error).toBeUndefined();
+      const full = clientEvents.events.find(isType('send-buffer-full'));
+      expect((full as { message: Uint8Array }).message).toBe(batch[first.queued]);
+      let sent = first.queued;
+      const sending = (async () => {
+        while (sent < count) {
+          await client.drained(peer);
+          sent += client.sendMany(peer, batch.slice(sent)).queued;
+        }
+      })();
+      let got = 0;
+      for await (const e of server.events()) {
+        if (e.type !== 'message') continue;
+        const n = new DataView(e.message.buffer, e.message.byteOffset, 4).getUint32(0);
+        if (n !== got || e.message.length !== size) throw new Error(`out of order at ${got}`);
+        if (++got === count) break;
+      }
+      await sending;
+      expect(got).toBe(count);
+    });
+
+    it('`sendMany` stops at a message that cannot be encoded: those before it go out, `error` says why, none after it is queued', async () => {
+      const { client, peer, serverEvents, serverPeer } = await serverAndClient(framesCodec);
+      const tooLarge = new Uint8Array(16 * 1024 + 1); // 16 KiB + 5 with its prefix
+      const r = client.sendMany(peer, [pattern(10, 1), pattern(20, 2), tooLarge, pattern(30, 3)]);
+      expect(r).toMatchObject({
+        queued: 2,
+        result: 'error',
+        error: { code: 'ERR_MESSAGE_TOO_LARGE' },
+      });
+      const wrongType = client.sendMany(peer, [pattern(40, 4), 'text' as unknown as Uint8Array]);
+      expect(wrongType).toMatchObject({
+        queued: 1,
+        result: 'error',
+        error: { code: 'ERR_INVALID_ARGUMENT' },
+      });
+      expect(client.send(peer, pattern(50, 5))).toBe('queued');
+      await serverEvents.waitForCount(isType('message', serverPeer), 4);
+      expect(serverEvents.messagesFrom(serverPeer)).toEqual([
+        pattern(10, 1),
+        pattern(20, 2),
+        pattern(40, 4),
+        pattern(50, 5),
+      ]);
+    });
+
+    it('`sendMany` to an unknown peer reports `no-such-peer`; a list that is not an array throws', async () => {
+      const { client, clientEvents, peer } = await serverAndClient(bytesCodec);
+      expect(client.sendMany(123_456, [pattern(1, 1)])).toEqual({
+        queued: 0,
+        result: 'no-such-peer',
+      });
+      await clientEvents.waitFor(isType('no-such-peer'));
+      expect(() => client.sendMany(peer, 'abc' as unknown as Uint8Array[])).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }),
+      );
+      expect(() => client.sendMany('x' as unknown as number, [])).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }),
+      );
+    });
+
     it('delivers 20,000 messages in order to a slow reader when the sender waits for drain', async () => {
       const server = reactor(framesCodec, undefined, { eventCapacity: 256 });
       const [address] = await server.listen(fixture.listenAddress);
@@ -413,4 +530,10 @@ export function reactorSuite(name: string, fixture: TransportFixture): void {
       expect(b.listenAddresses).toEqual([]);
     });
   });
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

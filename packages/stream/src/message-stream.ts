@@ -191,10 +191,28 @@ export class MessageStream<M> {
    * make room), or when the codec appended large bytes by reference (`writeShared`).
    * Call it again while {@link hasQueuedData} to take the rest, in order, or stop when the
    * transport is blocked.
+   *
+   * `willRelease` (default `false`): the caller will hand the bytes back with
+   * {@link releaseTransmitted} once the transport no longer reads them (a transport that declares
+   * `releasesWrites`), and the stream may then fill that memory again: a stream that sends as it
+   * goes keeps writing into one warm slab, and a full slab is reused rather than a fresh,
+   * zero-filled one allocated. Bytes taken without it are never written again. Either way only
+   * this stream's own frames are ever in that memory.
    */
-  pollTransmit(now: number): Uint8Array | undefined {
-    return this.sender.pollTransmit(now);
+  pollTransmit(now: number, willRelease = false): Uint8Array | undefined {
+    return this.sender.pollTransmit(now, willRelease);
   }
+
+  /**
+   * The transport no longer reads `bytes`, a view {@link pollTransmit} returned with
+   * `willRelease`: the stream may write over that memory again. Call it at most once per view
+   * (a `Connection.write` `release` callback does); views of memory the stream does not own
+   * (large bodies shared by reference) are ignored. A function bound to this stream: pass it as
+   * it is (`connection.write(bytes, stream.releaseTransmitted)`).
+   */
+  readonly releaseTransmitted = (bytes: Uint8Array): void => {
+    this.sender.release(bytes);
+  };
 
   /** The transport refused more bytes at `now` (its `write` returned `false`). */
   handleBlocked(now: number): void {

@@ -8,6 +8,16 @@ const EMPTY = new Uint8Array(0);
  */
 export const SHARE_MIN = 16384;
 
+/** The most slabs a queue tracks while the transport still reads them (see {@link SendQueue.release}). */
+const MAX_IN_FLIGHT = 4;
+
+/** A slab the queue left while views of it were out: reused once `refs` falls to 0. */
+interface InFlight {
+  readonly slab: Uint8Array;
+  /** Views of it handed out and not released, plus held segments of it. */
+  refs: number;
+}
+
 /** Options for {@link SendQueue}. */
 export interface SendQueueOptions {
   /** Capacity of the first slab, in bytes. Default 256. No memory is taken until the first write. */
@@ -37,6 +47,14 @@ export interface SendQueueOptions {
  * a large byte array by reference, as a segment, without copying it. Indexes among the held bytes
  * (for `patchU32`) stay valid until the next {@link take}.
  *
+ * Reuse: a view taken with `take(true)` is tracked until its holder hands it back with
+ * {@link release} (the transport no longer reads it). A slab none of whose bytes are held, out or
+ * untracked is written over again: the current one from its start (so a connection that writes
+ * as it sends keeps one slab, warm in the cache), a full-size one left behind as the next slab.
+ * Only the queue's own slabs are reused, never `writeShared` bytes, and only by the queue that
+ * wrote them, so a slab only ever holds this queue's own frames. A view taken untracked pins its
+ * slab for good (it is never written over again).
+ *
  * @internal
  */
 export class SendQueue extends ByteSink {
@@ -50,6 +68,15 @@ export class SendQueue extends ByteSink {
   /** Capacity of the slab {@link retire} let go: the next slab starts this large. */
   private retired = 0;
   private readonly slabSize: number;
+  /**
+   * Views of the current slab that are out (tracked, not yet released) or held as sealed
+   * segments; `Infinity` once one went out untracked (the slab is then never written over).
+   */
+  private refs = 0;
+  /** Slabs left behind while views of them were out, oldest first (at most {@link MAX_IN_FLIGHT}). */
+  private inFlight: InFlight[] | undefined;
+  /** A full-size slab nothing reads any more: the next slab. */
+  private spare: Uint8Array | undefined;
 
   constructor(options: SendQueueOptions = {}) {
     super({ initialCapacity: options.initialCapacity ?? 256 });
@@ -103,7 +130,7 @@ export class SendQueue extends ByteSink {
    * returned range again. Returns an empty view when nothing is held. While {@link segments} is
    * above 1, more views follow: call it until {@link size} is 0 to take everything, in order.
    */
-  take(): Uint8Array {
+  take(track = false): Uint8Array {
     const segs = this.segs;
     if (segs !== undefined) {
       const out = segs[this.segHead]!;
@@ -114,11 +141,40 @@ export class SendQueue extends ByteSink {
         this.segs = undefined;
         this.segHead = 0;
       }
+      // A sealed segment of a slab was counted when sealed: untracked, it is never released, so
+      // its slab is never written over.
       return out;
     }
     const out = this.buf.subarray(this.start, this.end);
     this.start = this.boundary = this.end;
+    this.refs = track ? this.refs + 1 : Number.POSITIVE_INFINITY;
     return out;
+  }
+
+  /**
+   * The holder of a view taken with `take(true)` no longer reads it: once nothing else of its slab
+   * is out or held, the slab is written over again. Call it at most once per view; views of
+   * other memory (`writeShared` bytes, say) are ignored.
+   */
+  release(view: Uint8Array): void {
+    const memory = view.buffer;
+    if (memory === this.buf.buffer) {
+      if (--this.refs === 0 && this.start === this.end) this.start = this.end = this.boundary = 0;
+      return;
+    }
+    const list = this.inFlight;
+    if (list === undefined) return;
+    for (let i = 0; i < list.length; i++) {
+      const entry = list[i]!;
+      if (entry.slab.buffer !== memory) continue;
+      if (--entry.refs === 0) {
+        list.splice(i, 1);
+        if (list.length === 0) this.inFlight = undefined;
+        if (this.spare === undefined && entry.slab.length === this.slabSize)
+          this.spare = entry.slab;
+      }
+      return;
+    }
   }
 
   /** Drops the last `n` held bytes, whatever segments they are in (used to undo a partial encode). */
@@ -132,6 +188,8 @@ export class SendQueue extends ByteSink {
     }
     left -= open;
     this.end = this.start = this.boundary = 0;
+    // The slab is let go without being tracked (so never reused): counts of it may be off now.
+    this.refs = 0;
     this.setBuffer(EMPTY);
     const segs = this.segs!;
     while (left > 0) {
@@ -160,6 +218,8 @@ export class SendQueue extends ByteSink {
     this.segs = undefined;
     this.segHead = 0;
     this.sealedBytes = 0;
+    this.refs = 0;
+    this.inFlight = undefined;
   }
 
   /**
@@ -169,7 +229,13 @@ export class SendQueue extends ByteSink {
    */
   retire(): void {
     if (this.end !== this.start || this.buf.length === 0) return;
+    if (this.refs === 0) {
+      // Nothing reads it: write over it from the start rather than take another.
+      this.start = this.end = this.boundary = 0;
+      return;
+    }
     this.retired = this.buf.length;
+    this.leave();
     this.setBuffer(EMPTY);
     this.start = this.end = this.boundary = 0;
   }
@@ -177,15 +243,62 @@ export class SendQueue extends ByteSink {
   /**
    * Moves the held bytes of the current slab into fresh memory of `capacity` bytes (or exactly
    * what it holds, if larger); with nothing held there and `capacity` 0, the memory is released
-   * entirely. Held segments before it are not touched.
+   * entirely. Held segments before it are not touched. Forgets the slabs kept for reuse.
    */
   resize(capacity: number): void {
+    this.spare = undefined;
+    this.inFlight = undefined;
     this.boundary -= this.start;
     this.retired = 0;
+    this.leave();
     this.moveTo(Math.max(capacity, this.end - this.start));
   }
 
+  /** Bytes of memory kept for reuse beyond the current slab (a spare slab), for tests and stats. */
+  get spareBytes(): number {
+    return this.spare?.length ?? 0;
+  }
+
+  /**
+   * The queue is about to leave the current slab (its held bytes, if any, move along): keep it
+   * for reuse, now if nothing reads it, else once the views of it that are out come back.
+   */
+  private leave(): void {
+    const slab = this.buf;
+    const refs = this.refs;
+    this.refs = 0;
+    if (slab.length === 0 || refs === Number.POSITIVE_INFINITY) return;
+    if (refs === 0) {
+      if (this.spare === undefined && slab.length === this.slabSize) this.spare = slab;
+      return;
+    }
+    const list = (this.inFlight ??= []);
+    if (list.length === MAX_IN_FLIGHT) list.shift(); // given up on: never reused
+    list.push({ slab, refs });
+  }
+
+  /** Makes `buffer` (of `capacity` bytes) current, holding a copy of the current held bytes. */
+  protected override moveTo(capacity: number): void {
+    const spare = this.spare;
+    if (spare === undefined || capacity !== spare.length) {
+      super.moveTo(capacity);
+      return;
+    }
+    // The spare slab: no zero-filled allocation. It holds only frames this queue wrote before.
+    this.spare = undefined;
+    const size = this.end - this.start;
+    if (size > 0) spare.set(this.buf.subarray(this.start, this.end));
+    this.setBuffer(spare);
+    this.start = 0;
+    this.end = size;
+  }
+
   protected override grow(n: number): void {
+    if (this.refs === 0 && this.end === this.start && this.buf.length >= n) {
+      // Nothing of the current slab is held or read: write over it from the start.
+      this.start = this.end = this.boundary = 0;
+      return;
+    }
     // Complete messages before the mark stay where they are, as a segment: only the message
     // being written moves.
     if (this.boundary > this.start) this.seal(this.boundary);
@@ -196,7 +309,26 @@ export class SendQueue extends ByteSink {
     // Past the slab size, grow with what is held (doubling it), so that many small writes into a
     // large message cost amortised linear time, not one full copy each.
     if (need > cap) cap = Math.max(need, size * 2);
-    this.resize(cap);
+    this.boundary -= this.start;
+    this.retired = 0;
+    this.leave();
+    this.moveTo(cap);
+  }
+
+  /**
+   * {@link mark} and {@link reserve} in one, for a message whose size is known before it is
+   * written: marks a message boundary, then makes room for its `n` bytes and returns the offset in
+   * {@link buffer} where they go.
+   */
+  reserveMessage(n: number): number {
+    let at = this.end;
+    this.boundary = at;
+    if (this.buf.length - at < n) {
+      this.grow(n);
+      at = this.end;
+    }
+    this.end = at + n;
+    return at;
   }
 
   protected override setHeldByte(index: number, value: number): void {
@@ -216,7 +348,10 @@ export class SendQueue extends ByteSink {
 
   /** Makes `buf[start, end)` a held segment of its own; later writes go after `end`. */
   private seal(end: number): void {
-    if (end > this.start) this.pushSegment(this.buf.subarray(this.start, end));
+    if (end > this.start) {
+      this.pushSegment(this.buf.subarray(this.start, end));
+      this.refs++; // a held segment of this slab: it is not written over before it is taken
+    }
     this.start = end;
     if (this.boundary < end) this.boundary = end;
   }

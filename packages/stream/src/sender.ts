@@ -3,7 +3,7 @@ import { QueuePoints } from '@peerlink/queue-points';
 import { checkNow } from './checks.js';
 import type { StreamConfig } from './config.js';
 import type { StreamErrorCode } from './errors.js';
-import { SendQueue } from './send-queue.js';
+import { SendQueue, SHARE_MIN } from './send-queue.js';
 
 /** Send slabs double from `txBufMinSize` up to this size, in bytes. */
 const SLAB_SIZE = 65536;
@@ -80,6 +80,21 @@ export class Sender<M> {
         }
         return false;
       }
+      if (codec.encodeAt !== undefined && size < SHARE_MIN) {
+        // The fused path: one reservation of the known size, the codec writes into it; nothing
+        // to report, so nothing to check after. (Larger messages go through `encode`, which may
+        // share their bytes rather than copy them.)
+        const at = tx.reserveMessage(size);
+        try {
+          codec.encodeAt(message, tx.buffer, at, size);
+        } catch (cause) {
+          tx.truncate(size);
+          if (passesThrough(cause)) throw cause;
+          throw new PeerlinkError(ErrorCodes.ENCODE_FAILURE, 'codec encodeAt threw', { cause });
+        }
+        this.points.append(size, now);
+        return true;
+      }
     } else if (held >= limit) {
       return false;
     }
@@ -137,7 +152,7 @@ export class Sender<M> {
   }
 
   /** {@link MessageStream.pollTransmit}. */
-  pollTransmit(now: number): Uint8Array | undefined {
+  pollTransmit(now: number, willRelease = false): Uint8Array | undefined {
     checkNow(now);
     // From inside `encode`, the bytes held include part of the message being encoded.
     if (this.queuing) throw reentrant('pollTransmit');
@@ -145,7 +160,7 @@ export class Sender<M> {
     const held = tx.size;
     if (held === 0) return undefined;
     if (this.batch === 0) this.batch = held;
-    const bytes = tx.take();
+    const bytes = tx.take(willRelease);
     this.points.markWritten(bytes.length);
     this.lastProgress = now;
     if (held === bytes.length) {
@@ -156,6 +171,11 @@ export class Sender<M> {
       this.batch = 0;
     }
     return bytes;
+  }
+
+  /** {@link MessageStream.releaseTransmitted}. */
+  release(bytes: Uint8Array): void {
+    this.tx.release(bytes);
   }
 
   /** The transport refused more bytes at `now` (its `write` returned `false`). */

@@ -70,6 +70,13 @@ export interface Connection {
    */
   readonly stableChunks?: boolean;
   /**
+   * Optional: `true` when the adapter honours {@link write}'s `release` argument, telling the
+   * writer when it no longer reads the bytes of a write, so that the writer may fill that memory
+   * again (the reactor reuses its send buffers then, rather than allocating fresh ones). Absent or
+   * `false`: `release` is ignored and written bytes are never reused.
+   */
+  readonly releasesWrites?: boolean;
+  /**
    * Attaches the handler and starts delivering events. Called once; nothing is delivered before
    * it. Events that happened before it (an error, the remote closing) are reported through the
    * handler as soon as it is attached, possibly during this call. A second call throws a
@@ -84,8 +91,16 @@ export interface Connection {
    * `true` when it may write again now. After `end`, `reset` or `close`, bytes are dropped and
    * `false` is returned; after the remote side is gone they may be dropped silently (the error
    * comes with `onClose`).
+   *
+   * `release` (only for an adapter that declares {@link releasesWrites}; others ignore it): called
+   * as `release(bytes)` once the adapter no longer reads `bytes`, not even to retransmit (for a
+   * socket: once the kernel took them), possibly during this call when it is done with them at
+   * once; from then on the writer may fill that memory again. At most once per write, in any
+   * order relative to other writes. The adapter may skip it for a write it cannot track (then the
+   * writer never reuses those bytes), but should release every write of at most 64 KiB, the size
+   * of the reactor's send buffers.
    */
-  write(bytes: Uint8Array): boolean;
+  write(bytes: Uint8Array, release?: (bytes: Uint8Array) => void): boolean;
   /**
    * Stops delivering `onData` at once, until {@link resume} (receive-side backpressure): no
    * `onData` after this returns. Bytes are kept, never lost or reordered. Idempotent; may be

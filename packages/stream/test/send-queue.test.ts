@@ -295,6 +295,164 @@ describe('SendQueue segments: marks, shared bytes, patches', () => {
   });
 });
 
+describe('SendQueue slab reuse (`take(true)` and `release`)', () => {
+  test('a slab whose views all came back is written over from its start: one slab, no allocation', () => {
+    const sink = new SendQueue({ initialCapacity: 64, slabSize: 64 });
+    sink.writeU32LE(1);
+    const first = sink.take(true);
+    const memory = first.buffer;
+    sink.release(first);
+    for (let i = 0; i < 100; i++) {
+      sink.mark();
+      sink.writeU32LE(i);
+      const view = sink.take(true);
+      expect(view.buffer).toBe(memory);
+      expect(view.byteOffset).toBe(0);
+      expect([...view]).toEqual([i, 0, 0, 0]);
+      sink.release(view);
+    }
+  });
+
+  test('a full slab left behind is the next slab once its views came back', () => {
+    const sink = new SendQueue({ initialCapacity: 64, slabSize: 64 });
+    for (let i = 0; i < 16; i++) sink.writeU32LE(i);
+    const a = sink.take(true);
+    sink.retire(); // views of it are out: a fresh slab comes next...
+    sink.writeU32LE(99);
+    const b = sink.take(true);
+    expect(b.buffer).not.toBe(a.buffer);
+    sink.release(a); // ...and once they are back, it is the spare
+    expect(sink.spareBytes).toBe(64);
+    const current = sink.buffer.buffer;
+    while (sink.buffer.buffer === current) {
+      sink.mark();
+      sink.writeU32LE(7); // fills the current slab, then needs another: the spare
+    }
+    expect(sink.buffer.buffer).toBe(a.buffer);
+    expect(sink.spareBytes).toBe(0);
+  });
+
+  test('an untracked view pins its slab: it is never written over', () => {
+    const sink = new SendQueue({ initialCapacity: 64, slabSize: 64 });
+    sink.writeU32LE(5);
+    const tracked = sink.take(true);
+    sink.writeU32LE(6);
+    const untracked = sink.take();
+    sink.release(tracked);
+    for (let i = 0; i < 40; i++) sink.writeU32LE(0xffffffff);
+    takeAll(sink);
+    expect([...untracked]).toEqual([6, 0, 0, 0]);
+  });
+
+  test('`resize` (shrinking) forgets the slabs kept for reuse', () => {
+    const sink = new SendQueue({ initialCapacity: 64, slabSize: 64 });
+    for (let i = 0; i < 16; i++) sink.writeU32LE(i);
+    const a = sink.take(true);
+    sink.retire();
+    sink.release(a);
+    expect(sink.spareBytes).toBe(64);
+    sink.resize(0);
+    expect(sink.spareBytes).toBe(0);
+  });
+
+  test('any mix of writes, shared writes, truncates, tracked and untracked takes and releases never rewrites a view still out', () => {
+    const op = fc.oneof(
+      {
+        weight: 3,
+        arbitrary: fc.record({
+          kind: fc.constant('write' as const),
+          bytes: fc.uint8Array({ minLength: 1, maxLength: 40 }),
+        }),
+      },
+      {
+        weight: 3,
+        arbitrary: fc.record({
+          kind: fc.constant('message' as const),
+          size: fc.integer({ min: 1, max: 70 }),
+          fill: fc.integer({ min: 0, max: 255 }),
+        }),
+      },
+      fc.record({
+        kind: fc.constant('shared' as const),
+        size: fc.integer({ min: SHARE_MIN - 2, max: SHARE_MIN + 2 }),
+        fill: fc.integer({ min: 0, max: 255 }),
+      }),
+      fc.constant({ kind: 'mark' as const }),
+      fc.record({ kind: fc.constant('truncate' as const), n: fc.integer({ min: 0, max: 40 }) }),
+      {
+        weight: 3,
+        arbitrary: fc.record({
+          kind: fc.constant('take' as const),
+          track: fc.integer({ min: 0, max: 3 }).map((n) => n > 0),
+          retire: fc.boolean(),
+        }),
+      },
+      {
+        weight: 3,
+        arbitrary: fc.record({ kind: fc.constant('release' as const), pick: fc.nat() }),
+      },
+      fc.constant({ kind: 'resize' as const }),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(op, { minLength: 20, maxLength: 80, size: 'max' }),
+        fc.integer({ min: 1, max: 64 }),
+        (ops, initialCapacity) => {
+          const sink = new SendQueue({ initialCapacity, slabSize: 128 });
+          const model: number[] = []; // held bytes
+          const out: [Uint8Array, Uint8Array][] = []; // tracked, not released
+          const kept: [Uint8Array, Uint8Array][] = []; // untracked: out for good
+          const intact = (views: [Uint8Array, Uint8Array][]) => {
+            for (const [view, copy] of views) if (!sameBytes(view, copy)) return false;
+            return true;
+          };
+          let n = 0;
+          for (const o of ops) {
+            if (o.kind === 'write') {
+              sink.writeBytes(o.bytes);
+              model.push(...o.bytes);
+            } else if (o.kind === 'message') {
+              const at = sink.reserveMessage(o.size);
+              sink.buffer.fill(o.fill, at, at + o.size);
+              for (let i = 0; i < o.size; i++) model.push(o.fill);
+            } else if (o.kind === 'shared') {
+              sink.writeShared(new Uint8Array(o.size).fill(o.fill));
+              for (let i = 0; i < o.size; i++) model.push(o.fill);
+            } else if (o.kind === 'mark') {
+              sink.mark();
+            } else if (o.kind === 'truncate') {
+              sink.truncate(o.n);
+              model.length = Math.max(0, model.length - o.n);
+            } else if (o.kind === 'take') {
+              if (sink.size === 0) continue;
+              const view = sink.take(o.track);
+              (o.track ? out : kept).push([view, view.slice()]);
+              expect(sameBytes(view, Uint8Array.from(model.slice(0, view.length)))).toBe(true);
+              model.splice(0, view.length);
+              if (o.retire && sink.size === 0) sink.retire();
+            } else if (o.kind === 'release') {
+              if (out.length === 0) continue;
+              const [view, copy] = out.splice(o.pick % out.length, 1)[0]!;
+              expect(sameBytes(view, copy)).toBe(true);
+              sink.release(view);
+            } else if (sink.openBytes === 0) {
+              sink.resize(0);
+            }
+            expect(sink.size).toBe(model.length);
+            expect(intact(out) && intact(kept)).toBe(true);
+            n++;
+          }
+          const rest = concatAll(takeAll(sink));
+          expect(rest).toEqual(model);
+          expect(intact(out) && intact(kept)).toBe(true);
+          return n >= 0;
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
+
 describe('SendQueue.retire', () => {
   test('lets an empty buffer go; the next write starts a fresh one as large', () => {
     const sink = new SendQueue({ initialCapacity: 4, slabSize: 64 });
@@ -407,3 +565,9 @@ describe('SendQueue keeps messages apart when it grows with a `head` past 0', ()
     });
   }
 });
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -52,8 +52,8 @@ export class Side implements ConnectionHandler {
   }
 
   /** `connection.write`, counting refusals so that `onDrain` can be checked. */
-  write(bytes: Uint8Array): boolean {
-    const ok = this.connection.write(bytes);
+  write(bytes: Uint8Array, release?: (bytes: Uint8Array) => void): boolean {
+    const ok = this.connection.write(bytes, release);
     if (typeof ok !== 'boolean') this.#violate(`write returned ${typeof ok}, not a boolean`);
     if (!ok) {
       this.refusedWrites++;

@@ -1,5 +1,6 @@
 import { assertBytes, pattern, split } from './bytes.js';
 import { handled, KiB, MiB, WRITE_SIZES } from './expect.js';
+import { nextTurn } from './resources.js';
 import { check } from './steps.js';
 import type { Register } from './suite.js';
 
@@ -26,6 +27,50 @@ export function registerDataTests(test: Register): void {
     ]);
     assertBytes(server.received.view(), up, 'client → server');
     assertBytes(client.received.view(), down, 'server → client');
+  });
+
+  test('`releasesWrites`: each write is released at most once, every write of up to 64 KiB is, and memory reused after its release never changes what arrives', async (env, options) => {
+    const { client, server } = await env.pair();
+    const declared = client.connection.releasesWrites;
+    check(
+      declared === undefined || typeof declared === 'boolean',
+      `releasesWrites is ${typeof declared}, not a boolean`,
+    );
+    const data = pattern(5, 4 * MiB + 12_345);
+    // Small writes, slab-sized ones and a few above any slicing threshold, in a burst to a paused
+    // reader: the first ones go out at once, the rest wait in the transport.
+    const parts = split(data, [1, 100, 4096, 64 * KiB, 65_535, 300_001, 64 * KiB, 7]);
+    const released = new Set<Uint8Array>();
+    let twice = 0;
+    const release = (bytes: Uint8Array): void => {
+      if (released.has(bytes)) twice++;
+      released.add(bytes);
+      bytes.fill(0xee); // the writer fills the memory again at once
+    };
+    // Copies: the writer scribbles over what was released.
+    const written: Uint8Array[] = parts.map((part) => part.slice());
+    server.pause();
+    for (const part of written) client.write(part, release);
+    server.resume();
+    await server.receivedAtLeast(data.length);
+    assertBytes(server.received.view(), data, 'client → server, with released memory reused');
+    check(twice === 0, `${twice} writes were released twice`);
+    if (declared !== true) {
+      check(
+        released.size === 0,
+        `releasesWrites is not true, yet ${released.size} writes were released`,
+      );
+      return;
+    }
+    const due = written.filter((part) => part.length <= 64 * KiB);
+    const deadline = Date.now() + options.timeout;
+    // Releases may trail delivery by a few turns (a write's completion is a later event).
+    while (due.some((part) => !released.has(part)) && Date.now() < deadline) await nextTurn();
+    const missing = due.filter((part) => !released.has(part)).length;
+    check(missing === 0, `${missing} of ${due.length} writes of up to 64 KiB were never released`);
+    for (const bytes of released) {
+      check(written.includes(bytes), 'release was called with bytes that were not written');
+    }
   });
 
   test('delivers at most `maxChunkSize` bytes per `onData` call', async (env, options) => {

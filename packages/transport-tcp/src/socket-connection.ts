@@ -1,3 +1,4 @@
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import {
   type Connection,
@@ -8,14 +9,16 @@ import {
   withCode,
 } from '@peerlink/stream';
 import { TcpErrorCodes } from './errors.js';
+import {
+  type Release,
+  WRITE_SLICE,
+  type WriteReleases,
+  writeAllRest,
+  writeReleased,
+  writeRest,
+} from './writes.js';
 
-/**
- * Writes larger than this go to the socket one slice (a view, never a copy) at a time, the next
- * one when the socket drained the last. Node reports a write only once all of it has left, so
- * without slices a large message to a slow reader would show no progress for as long as the whole
- * of it takes; with them, each slice the kernel takes is reported as progress (`onProgress`).
- */
-export const WRITE_SLICE = 256 * 1024;
+export { WRITE_SLICE } from './writes.js';
 
 /** Options of {@link socketConnection}. */
 export interface SocketConnectionOptions {
@@ -112,6 +115,13 @@ const CLOSING = 128;
 const IN_HANDLER = 256;
 /** A `net.Socket` read through `'data'`: its chunks are fresh memory, never reused. */
 const STABLE_CHUNKS = 512;
+/**
+ * A `net.Socket` (TLS ones included) under Node: its handle is done with a write's bytes when
+ * Node calls the write back (the kernel, or the TLS engine, has them), so writes are released.
+ * Not for any other duplex (a `PassThrough` hands written chunks on by reference), nor under Bun
+ * or Deno, whose sockets may keep them differently.
+ */
+const RELEASES = 1024;
 
 // The addresses an idle connection keeps: a canonical IPv4 host packed into an integer (no string
 // kept), or the host string, with a port; or, with port `WHOLE`, an address given whole.
@@ -174,12 +184,16 @@ class SocketConnection implements Connection {
   state = 0;
   /** What is left of writes larger than {@link WRITE_SLICE}, in order; `undefined` when none. */
   rest: Uint8Array[] | undefined;
+  /** For each entry of {@link rest}: the whole bytes written, and their `release` or `undefined`. */
+  restOwners: Array<Uint8Array | Release | undefined> | undefined;
   readonly resetFn: (() => void) | undefined;
   readonly errorCode: string | undefined;
   remoteHost: number | string = '';
   remotePort = WHOLE;
   localHost: number | string = '';
   localPort = WHOLE;
+  /** Hands written bytes back (see `Connection.releasesWrites`); made on first use. */
+  releases: WriteReleases | undefined;
 
   constructor(socket: Duplex, options: SocketConnectionOptions, usesOnread: boolean) {
     const tagged = socket as Tagged;
@@ -231,48 +245,37 @@ class SocketConnection implements Connection {
     if ((this.state & (PAUSED | REPORTED | CLOSING)) === 0) this.socket.resume();
   }
 
-  write(bytes: Uint8Array): boolean {
+  /** See `Connection.releasesWrites`: for a `net.Socket` (TLS included) under Node. */
+  get releasesWrites(): boolean {
+    return (this.state & RELEASES) !== 0;
+  }
+
+  write(bytes: Uint8Array, release?: Release): boolean {
     const socket = this.socket;
-    if ((this.state & DONE) !== 0 || socket.destroyed || socket.writableEnded) return false;
-    if (this.rest !== undefined) {
-      this.rest.push(bytes); // behind the slices still to go
+    if ((this.state & DONE) !== 0 || socket.destroyed || socket.writableEnded) {
+      release?.(bytes); // dropped: never read
       return false;
     }
+    if ((this.state & RELEASES) === 0) release = undefined;
+    if (this.rest !== undefined) {
+      this.rest.push(bytes); // behind the slices still to go
+      this.restOwners!.push(bytes, release);
+      return false;
+    }
+    let ok: boolean;
     if (bytes.length > WRITE_SLICE) {
       const rest = [bytes];
       this.rest = rest;
-      if (this.writeRest(rest)) return true; // the kernel took it all at once
-    } else if (socket.write(bytes)) {
-      return true;
+      this.restOwners = [bytes, release];
+      ok = writeRest(this); // true: the kernel took it all at once
+    } else if (release === undefined) {
+      ok = socket.write(bytes);
+    } else {
+      ok = writeReleased(this, bytes, bytes, release);
     }
+    if (ok) return true;
     this.state |= NEED_DRAIN;
     return false;
-  }
-
-  /**
-   * Writes the next slices of {@link rest}. Returns `true` when all of it is written and the
-   * socket takes more; `false` when it waits for the next `'drain'`.
-   */
-  writeRest(rest: Uint8Array[]): boolean {
-    const socket = this.socket;
-    for (;;) {
-      const head = rest[0];
-      if (head === undefined) {
-        this.rest = undefined;
-        return true;
-      }
-      let slice = head;
-      if (head.length > WRITE_SLICE) {
-        slice = head.subarray(0, WRITE_SLICE);
-        rest[0] = head.subarray(WRITE_SLICE);
-      } else {
-        rest.shift();
-      }
-      if (!socket.write(slice)) {
-        if (rest.length === 0) this.rest = undefined;
-        return false;
-      }
-    }
   }
 
   pause(): void {
@@ -290,18 +293,15 @@ class SocketConnection implements Connection {
     this.state |= DONE;
     const rest = this.rest;
     const socket = this.socket;
-    if (rest !== undefined && !socket.destroyed) {
-      // Everything written goes out before the end: hand the slices over at once.
-      this.rest = undefined;
-      for (const bytes of rest) socket.write(bytes);
-    }
+    // Everything written goes out before the end: hand the slices over at once.
+    if (rest !== undefined && !socket.destroyed) writeAllRest(this);
     socket.end();
   }
 
   reset(): void {
     if ((this.state & CLOSING) !== 0) return;
     this.state |= DONE | CLOSING;
-    this.rest = undefined;
+    this.rest = this.restOwners = undefined;
     const socket = this.socket as Tagged & { resetAndDestroy?: () => unknown };
     if (socket.destroyed) return;
     if (this.resetFn !== undefined) {
@@ -318,7 +318,7 @@ class SocketConnection implements Connection {
   close(): void {
     if ((this.state & CLOSING) !== 0) return;
     this.state |= DONE | CLOSING;
-    this.rest = undefined;
+    this.rest = this.restOwners = undefined;
     this.socket.destroy();
   }
 
@@ -373,7 +373,7 @@ class SocketConnection implements Connection {
   drained(): void {
     if ((this.state & (REPORTED | CLOSING)) !== 0) return;
     const rest = this.rest;
-    if (rest !== undefined && !this.writeRest(rest)) {
+    if (rest !== undefined && !writeRest(this)) {
       // The kernel took the last slice; more are on their way: progress, but no drain yet.
       const handler = this.handler;
       if (handler?.onProgress !== undefined) this.call(handler.onProgress);
@@ -403,7 +403,7 @@ class SocketConnection implements Connection {
     // Handler calls never overlap: a close caused from inside one is reported right after it.
     if ((state & IN_HANDLER) !== 0) return void queueMicrotask(() => this.report());
     this.state = state | REPORTED;
-    this.rest = undefined;
+    this.rest = this.restOwners = undefined;
     const socket = this.socket;
     socket.off('data', socketOnData);
     socket.off('end', socketOnEnd);
@@ -464,6 +464,7 @@ export function wrapSocket(
         : [options.localAddress, WHOLE];
   const conn = new SocketConnection(socket, options, usesOnread);
   if (stableChunks && !usesOnread) conn.state |= STABLE_CHUNKS;
+  if (ONREAD_SUPPORTED && socket instanceof Socket) conn.state |= RELEASES;
   if (remote !== undefined) [conn.remoteHost, conn.remotePort] = remote;
   if (local !== undefined) [conn.localHost, conn.localPort] = local;
   return conn;
