@@ -66,11 +66,7 @@ export class Reactor<M, S = undefined> {
   private readonly admission: Admission;
   private readonly queue: EventQueue<M>;
   private readonly housekeeping: Housekeeping<M>;
-  /**
-   * The timers given as `options.timers`, or `undefined` when none were (the platform's run).
-   * Every deadline of the reactor (housekeeping, `connectTimeout`, `upgradeTimeout`, shutdown's
-   * `flushTimeout`) runs on them, and so do {@link keep}'s waits unless it is given its own.
-   */
+  /** `options.timers`, if given: every deadline, and {@link keep}'s waits, run on them. */
   readonly timers: ReactorTimers | undefined;
   private shutdownPromise: Promise<void> | undefined;
   /** `shutdown`'s `signal`, which cuts its flush short. */
@@ -102,11 +98,7 @@ export class Reactor<M, S = undefined> {
     const log = new Log(options.logger, options.name);
     this.log = log;
     const connects = new Connects(transport, config.connectTimeout, timers);
-    const upgradeTimeout = positiveInt('upgradeTimeout', options.upgradeTimeout ?? 10_000);
-    this.upgrades =
-      options.upgrade === undefined
-        ? undefined
-        : new Upgrades(options.upgrade, upgradeTimeout, timers);
+    this.upgrades = Upgrades.of(options, timers);
     const queue = new EventQueue<M>(
       capacity,
       clock,

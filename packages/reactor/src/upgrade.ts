@@ -1,7 +1,7 @@
 import { type Connection, type ConnectionHandler, PeerlinkError } from '@peerlink/stream';
 import { ReactorErrorCodes } from './errors.js';
 import type { ReactorTimers } from './options.js';
-import { after, shutdownError } from './util.js';
+import { after, positiveInt, shutdownError } from './util.js';
 
 /** What an {@link Upgrade} sees of a raw connection while it runs. */
 export interface UpgradeContext {
@@ -352,6 +352,20 @@ export async function runUpgrade(
  */
 export class Upgrades {
   private readonly running = new Set<AbortController>();
+
+  /**
+   * The reactor's `options.upgrade` with its `upgradeTimeout` (ms, default 10000; checked even
+   * without an upgrade), or `undefined` when there is no upgrade. Its deadline runs on `timers`.
+   */
+  static of(
+    options: { readonly upgrade?: Upgrade; readonly upgradeTimeout?: number },
+    timers: ReactorTimers | undefined,
+  ): Upgrades | undefined {
+    const timeout = positiveInt('upgradeTimeout', options.upgradeTimeout ?? 10_000);
+    return options.upgrade === undefined
+      ? undefined
+      : new Upgrades(options.upgrade, timeout, timers);
+  }
 
   /**
    * @param upgrade The application's upgrade.
