@@ -55,6 +55,10 @@ export class PeerIo<M> {
   /** When we ended our side (ms; `undefined` before): the remote gets `txTimeout` to end its own. */
   endedAt: number | undefined = undefined;
   waiters: Waiter[] | undefined = undefined;
+  /** The application's per-peer state (`Reactor.state`); `undefined` when none was set. */
+  slot: unknown = undefined;
+  /** This connection's own codec (from a codec factory, or set by `setCodec`). */
+  codec: Codec<M> | undefined = undefined;
 }
 
 /** The sink of a peer whose stream is not made yet: takes nothing. */
@@ -71,8 +75,6 @@ export function noSink(): boolean {
 export abstract class PeerLifecycle<M> {
   state: PeerState = 'open';
   protected flags: number;
-  /** The application's per-peer state (`Reactor.state`); `undefined` when none was set. */
-  slot: unknown;
   /** What a peer that sent, received or is closing keeps; made on first use ({@link work}). */
   protected io: PeerIo<M> | undefined;
   /**
@@ -88,8 +90,6 @@ export abstract class PeerLifecycle<M> {
 
   /** The stream, made on first use: an idle peer that never sends nor receives has none. */
   protected s: MessageStream<M> | undefined;
-  /** This connection's own codec (from a codec factory, or set by `setCodec`). */
-  protected codec: Codec<M> | undefined;
 
   constructor(
     protected readonly host: PeerHost<M>,
@@ -99,7 +99,7 @@ export abstract class PeerLifecycle<M> {
     codec?: Codec<M>,
   ) {
     this.flags = inbound ? INBOUND : 0;
-    this.codec = codec;
+    if (codec !== undefined) this.work.codec = codec;
     this.connectedAt = Math.floor(host.clock());
     this.lastRx = this.connectedAt;
   }
@@ -174,6 +174,20 @@ export abstract class PeerLifecycle<M> {
   }
   protected set endedAt(at: number | undefined) {
     this.work.endedAt = at;
+  }
+  /** The application's per-peer state (`Reactor.state`); `undefined` when none was set. */
+  get slot(): unknown {
+    return this.io?.slot;
+  }
+  set slot(state: unknown) {
+    if (state !== undefined || this.io !== undefined) this.work.slot = state;
+  }
+  /** This connection's own codec (from a codec factory, or set by `setCodec`). */
+  protected get codec(): Codec<M> | undefined {
+    return this.io?.codec;
+  }
+  protected set codec(codec: Codec<M> | undefined) {
+    if (codec !== undefined || this.io !== undefined) this.work.codec = codec;
   }
   protected get waiters(): Waiter[] | undefined {
     return this.io?.waiters;

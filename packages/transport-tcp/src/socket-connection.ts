@@ -3,11 +3,18 @@ import type { Duplex } from 'node:stream';
 import {
   type Connection,
   type ConnectionHandler,
-  formatAddress,
   MAX_DATA_CHUNK,
   PeerlinkError,
   withCode,
 } from '@peerlink/stream';
+import {
+  type Endpoint,
+  endpointOf,
+  formatEndpoint,
+  type KnownEndpoint,
+  packHost,
+  WHOLE,
+} from './endpoint.js';
 import { TcpErrorCodes } from './errors.js';
 import {
   type Release,
@@ -18,6 +25,7 @@ import {
   writeRest,
 } from './writes.js';
 
+export { formatEndpoint, type KnownEndpoint, packHost } from './endpoint.js';
 export { WRITE_SLICE } from './writes.js';
 
 /** Options of {@link socketConnection}. */
@@ -123,53 +131,14 @@ const STABLE_CHUNKS = 512;
  */
 const RELEASES = 1024;
 
-// The addresses an idle connection keeps: a canonical IPv4 host packed into an integer (no string
-// kept), or the host string, with a port; or, with port `WHOLE`, an address given whole.
-
-/** The port of an endpoint whose host field holds the whole address string. */
-const WHOLE = -1;
-
-/**
- * @internal `127.0.0.1` → its 32-bit value (as an int32, so that it stays a small integer);
- * anything that is not a canonical dotted quad (no leading zeros, each part 0–255) is returned as
- * it is.
- */
-export function packHost(host: string): number | string {
-  let value = 0;
-  let part = -1;
-  let dots = 0;
-  for (let i = 0; i < host.length; i++) {
-    const c = host.charCodeAt(i);
-    if (c === 46) {
-      if (part < 0 || dots === 3) return host;
-      value = value * 256 + part;
-      part = -1;
-      dots++;
-    } else if (c >= 48 && c <= 57) {
-      if (part === 0) return host; // a leading zero: not canonical
-      part = part < 0 ? c - 48 : part * 10 + (c - 48);
-      if (part > 255) return host;
-    } else {
-      return host;
-    }
-  }
-  if (dots !== 3 || part < 0) return host;
-  return (value * 256 + part) | 0;
+/** A connection's `reset` and `errorCode` options. */
+interface Custom {
+  readonly reset: (() => void) | undefined;
+  readonly errorCode: string | undefined;
 }
 
-/** @internal The `host:port` form of an endpoint (IPv6 hosts in brackets), as `formatAddress`. */
-export function formatEndpoint(host: number | string, port: number): string {
-  if (typeof host === 'string') return port === WHOLE ? host : formatAddress(host, port);
-  return `${host >>> 24}.${(host >>> 16) & 255}.${(host >>> 8) & 255}.${host & 255}:${port}`;
-}
-
-/** A socket's public address getters (a `net.Socket` has them; another duplex may not). */
-interface Addressed {
-  readonly remoteAddress?: unknown;
-  readonly remotePort?: unknown;
-  readonly localAddress?: unknown;
-  readonly localPort?: unknown;
-}
+/** The `custom` of every connection made without a `reset` or `errorCode` option. */
+const NO_CUSTOM: Custom = Object.freeze({ reset: undefined, errorCode: undefined });
 
 /**
  * Adapts a connected duplex to the {@link Connection} contract: the work every socket adapter
@@ -186,8 +155,11 @@ class SocketConnection implements Connection {
   rest: Uint8Array[] | undefined;
   /** For each entry of {@link rest}: the whole bytes written, and their `release` or `undefined`. */
   restOwners: Array<Uint8Array | Release | undefined> | undefined;
-  readonly resetFn: (() => void) | undefined;
-  readonly errorCode: string | undefined;
+  /**
+   * The adapter's `reset` and `errorCode` options: one object shared by every connection made
+   * without them (TCP's), so an idle connection carries one field for both.
+   */
+  readonly custom: Custom;
   remoteHost: number | string = '';
   remotePort = WHOLE;
   localHost: number | string = '';
@@ -198,8 +170,10 @@ class SocketConnection implements Connection {
   constructor(socket: Duplex, options: SocketConnectionOptions, usesOnread: boolean) {
     const tagged = socket as Tagged;
     this.socket = tagged;
-    this.resetFn = options.reset;
-    this.errorCode = options.errorCode;
+    this.custom =
+      options.reset === undefined && options.errorCode === undefined
+        ? NO_CUSTOM
+        : { reset: options.reset, errorCode: options.errorCode };
     tagged[CONN] = this;
     socket.pause(); // before the 'data' listener, which would otherwise start the flow
     socket.on('error', socketOnError);
@@ -304,8 +278,9 @@ class SocketConnection implements Connection {
     this.rest = this.restOwners = undefined;
     const socket = this.socket as Tagged & { resetAndDestroy?: () => unknown };
     if (socket.destroyed) return;
-    if (this.resetFn !== undefined) {
-      this.resetFn();
+    const reset = this.custom.reset;
+    if (reset !== undefined) {
+      reset.call(this);
       return;
     }
     try {
@@ -413,26 +388,11 @@ class SocketConnection implements Connection {
     socket.off('error', socketOnError);
     const error = this.error;
     handler.onClose(
-      error === undefined ? undefined : withCode(error, this.errorCode ?? TcpErrorCodes.SOCKET),
+      error === undefined
+        ? undefined
+        : withCode(error, this.custom.errorCode ?? TcpErrorCodes.SOCKET),
     );
   }
-}
-
-/** Reads one side's address from a socket's public getters: `host:port`, or `undefined`. */
-type Endpoint = [host: number | string, port: number];
-
-function endpointOf(socket: Duplex, remote: boolean): Endpoint | undefined {
-  const s = socket as Duplex & Addressed;
-  const address = remote ? s.remoteAddress : s.localAddress;
-  const port = remote ? s.remotePort : s.localPort;
-  if (typeof address !== 'string' || typeof port !== 'number') return undefined;
-  return [packHost(address), port];
-}
-
-/** @internal A host and port known without asking the socket (Node caches what it is asked). */
-export interface KnownEndpoint {
-  readonly host: string;
-  readonly port: number;
 }
 
 /**
