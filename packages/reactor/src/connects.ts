@@ -1,11 +1,13 @@
 import { abortable, type Connection, PeerlinkError, type Transport } from '@peerlink/stream';
 import { ReactorErrorCodes } from './errors.js';
-import { asError } from './util.js';
+import type { ReactorTimers } from './options.js';
+import { after, asError, noop } from './util.js';
 
 interface PendingConnect {
   readonly target: string;
   readonly controller: AbortController;
-  timer: ReturnType<typeof setTimeout> | undefined;
+  /** Cancels the connect's timeout. */
+  cancelTimer: () => void;
   /** Fails this connect with `ERR_ABORTED` (its caller's signal aborted). */
   readonly abortByCaller: () => void;
 }
@@ -32,10 +34,13 @@ export class Connects {
    * @param transport Makes the connections.
    * @param timeout How long a connect may take, in milliseconds (`connectTimeout`; `Infinity`:
    *   no limit, no timer).
+   * @param timers The reactor's injected timers the timeout runs on; `undefined`: the platform's
+   *   `setTimeout`, unref'd.
    */
   constructor(
     private readonly transport: Transport,
     private readonly timeout: number,
+    private readonly timers: ReactorTimers | undefined,
   ) {}
 
   /** Connects in flight. */
@@ -52,7 +57,7 @@ export class Connects {
     const pending: PendingConnect = {
       target,
       controller,
-      timer: undefined,
+      cancelTimer: noop,
       abortByCaller: () =>
         controller.abort(
           new PeerlinkError(ReactorErrorCodes.ABORTED, `connect to ${target} aborted`, {
@@ -64,15 +69,19 @@ export class Connects {
       if (signal?.aborted) pending.abortByCaller();
       else if (signal !== undefined) this.watch(signal, pending);
       if (this.timeout !== Number.POSITIVE_INFINITY) {
-        pending.timer = setTimeout(() => {
-          controller.abort(
-            new PeerlinkError(
-              ReactorErrorCodes.CONNECT_TIMEOUT,
-              `connect to ${target} timed out after ${this.timeout} ms`,
-            ),
-          );
-        }, this.timeout);
-        pending.timer.unref?.();
+        pending.cancelTimer = after(
+          this.timers,
+          this.timeout,
+          () => {
+            controller.abort(
+              new PeerlinkError(
+                ReactorErrorCodes.CONNECT_TIMEOUT,
+                `connect to ${target} timed out after ${this.timeout} ms`,
+              ),
+            );
+          },
+          true,
+        );
       }
       this.pending.add(pending);
       controller.signal.throwIfAborted();
@@ -84,7 +93,7 @@ export class Connects {
     } catch (cause) {
       throw controller.signal.aborted ? (controller.signal.reason as Error) : asError(cause);
     } finally {
-      clearTimeout(pending.timer);
+      pending.cancelTimer();
       if (signal !== undefined) this.unwatch(signal, pending);
       this.pending.delete(pending);
     }

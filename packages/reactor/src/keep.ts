@@ -102,8 +102,10 @@ export interface KeepOptions {
   /** Uniform random numbers in [0, 1) for the jitter. Default `Math.random`. */
   random?: () => number;
   /**
-   * The clock and timers. Default: `performance.now` and the platform's `setTimeout`, unref'd so
-   * that a wait between attempts does not keep the process alive on its own.
+   * The clock and timers. Default: the reactor's `timers` when it was given some (so that a
+   * reactor on simulated time keeps on simulated time too), else `performance.now` and the
+   * platform's `setTimeout`, unref'd so that a wait between attempts does not keep the process
+   * alive on its own.
    */
   timers?: KeepTimers;
 }
@@ -131,10 +133,15 @@ export interface Kept {
   unkeep(): void;
 }
 
-/** What {@link keep} needs of a reactor: its public `connect` and a listener slot. */
+/**
+ * What {@link keep} needs of a reactor: its public `connect`, a listener slot and, if it runs on
+ * injected timers, those.
+ */
 export interface KeepHost<M = unknown> {
   connect(target: string, options?: { signal?: AbortSignal }): Promise<PeerId>;
   onEvent(handler: (event: ReactorEvent<M>) => void): () => void;
+  /** The host's injected timers, if any: {@link keep} runs on them unless given its own. */
+  readonly timers?: KeepTimers | undefined;
 }
 
 /** Resolved backoff settings (defaults applied and checked). */
@@ -218,7 +225,7 @@ export function keep<M>(host: KeepHost<M>, target: string, options: KeepOptions 
   if (!(stableAfter >= 0)) {
     throw new PeerlinkError(ErrorCodes.INVALID_ARGUMENT, `stableAfter: invalid ${stableAfter}`);
   }
-  const timers = options.timers ?? defaultTimers;
+  const timers = options.timers ?? host.timers ?? defaultTimers;
   const random = options.random ?? Math.random;
   const signal = options.signal;
 

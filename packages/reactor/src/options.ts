@@ -77,10 +77,11 @@ export interface ReactorOptions<M, S = undefined> extends AdmissionOptions {
   /** The clock, in milliseconds. Default `timers.now` if `timers` is given, else `performance.now`. */
   clock?: () => number;
   /**
-   * The timers housekeeping runs on (idle, stale and handshake checks, buffer shrinking) and
-   * `shutdown`'s `flushTimeout`, and their clock. Default: the platform's `setInterval`, unref'd,
-   * its `setTimeout`, and `performance.now`. A memory
-   * transport `VirtualScheduler` fits: the reactor then runs on simulated time.
+   * The timers every deadline of the reactor runs on, and their clock: housekeeping (idle,
+   * stale and handshake checks, buffer shrinking), `config.connectTimeout`, `upgradeTimeout` and
+   * `shutdown`'s `flushTimeout`. Default: the platform's `setInterval` and `setTimeout` (unref'd,
+   * but for `flushTimeout`) and `performance.now`. A memory transport `VirtualScheduler` fits:
+   * the reactor then runs on simulated time.
    */
   timers?: ReactorTimers;
   /**

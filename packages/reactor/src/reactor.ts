@@ -66,8 +66,8 @@ export class Reactor<M, S = undefined> {
   private readonly admission: Admission;
   private readonly queue: EventQueue<M>;
   private readonly housekeeping: Housekeeping<M>;
-  /** The injected timers, if any: housekeeping and shutdown's flush deadline run on them. */
-  private readonly timers: ReactorTimers | undefined;
+  /** `options.timers`, if given: every deadline, and {@link keep}'s waits, run on them. */
+  readonly timers: ReactorTimers | undefined;
   private shutdownPromise: Promise<void> | undefined;
   /** `shutdown`'s `signal`, which cuts its flush short. */
   private shutdownSignal: AbortSignal | undefined;
@@ -97,10 +97,8 @@ export class Reactor<M, S = undefined> {
     this.clock = clock;
     const log = new Log(options.logger, options.name);
     this.log = log;
-    const connects = new Connects(transport, config.connectTimeout);
-    const upgradeTimeout = positiveInt('upgradeTimeout', options.upgradeTimeout ?? 10_000);
-    this.upgrades =
-      options.upgrade === undefined ? undefined : new Upgrades(options.upgrade, upgradeTimeout);
+    const connects = new Connects(transport, config.connectTimeout, timers);
+    this.upgrades = Upgrades.of(options, timers);
     const queue = new EventQueue<M>(
       capacity,
       clock,

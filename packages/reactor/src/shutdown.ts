@@ -4,7 +4,7 @@ import type { ReactorTimers } from './options.js';
 import type { Outbound } from './outbound.js';
 import type { Registry } from './registry.js';
 import type { Upgrades } from './upgrade.js';
-import { shutdownError } from './util.js';
+import { after, shutdownError } from './util.js';
 
 /**
  * The reactor's shutdown, once `stopping` is set: stops listening, aborts pending connects and
@@ -47,7 +47,7 @@ export async function closeAll<M, S>(
     } else {
       let cancel: (() => void) | undefined;
       const timedOut = new Promise<void>((resolve) => {
-        cancel = after(timers, flushTimeout, resolve);
+        cancel = after(timers, flushTimeout, resolve, false);
       });
       await Promise.race([allClosed, timedOut, aborted]);
       cancel?.();
@@ -60,14 +60,4 @@ export async function closeAll<M, S>(
   housekeeping.stop();
   // Wake an iterator waiting on an empty queue: it ends now.
   registry.queue.wake();
-}
-
-/** Runs `callback` after `ms` on `timers` (the platform's when `undefined`); returns its cancel. */
-function after(timers: ReactorTimers | undefined, ms: number, callback: () => void): () => void {
-  if (timers === undefined) {
-    const timer = setTimeout(callback, ms);
-    return () => clearTimeout(timer);
-  }
-  const handle = timers.setTimeout(callback, ms);
-  return () => timers.clearTimeout(handle);
 }

@@ -1,6 +1,7 @@
 import { type Connection, type ConnectionHandler, PeerlinkError } from '@peerlink/stream';
 import { ReactorErrorCodes } from './errors.js';
-import { shutdownError } from './util.js';
+import type { ReactorTimers } from './options.js';
+import { after, positiveInt, shutdownError } from './util.js';
 
 /** What an {@link Upgrade} sees of a raw connection while it runs. */
 export interface UpgradeContext {
@@ -243,6 +244,7 @@ export interface UpgradeInfo {
  * Runs `upgrade` on `raw` (not yet started) and resolves with the connection to use. Rejects with
  * `ERR_UPGRADE_TIMEOUT` after `timeout` ms, with `ERR_UPGRADE_FAILED` (the cause chained) when the
  * upgrade fails or the connection ends first, or with `signal`'s reason; `raw` is closed then.
+ * The timeout runs on `timers` (the platform's `setTimeout`, unref'd, when `undefined`).
  */
 export async function runUpgrade(
   raw: Connection,
@@ -250,21 +252,26 @@ export async function runUpgrade(
   info: UpgradeInfo,
   timeout: number,
   signal: AbortSignal | undefined,
+  timers: ReactorTimers | undefined,
 ): Promise<Connection> {
   const session = new Session();
   const controller = new AbortController();
   const onAbort = () => controller.abort(signal?.reason);
   signal?.addEventListener('abort', onAbort, { once: true });
   if (signal?.aborted) onAbort();
-  const timer = setTimeout(() => {
-    controller.abort(
-      new PeerlinkError(
-        ReactorErrorCodes.UPGRADE_TIMEOUT,
-        `the upgrade of the connection with ${raw.remoteAddress} took longer than ${timeout} ms`,
-      ),
-    );
-  }, timeout);
-  (timer as { unref?: () => void }).unref?.();
+  const cancelTimer = after(
+    timers,
+    timeout,
+    () => {
+      controller.abort(
+        new PeerlinkError(
+          ReactorErrorCodes.UPGRADE_TIMEOUT,
+          `the upgrade of the connection with ${raw.remoteAddress} took longer than ${timeout} ms`,
+        ),
+      );
+    },
+    true,
+  );
   const wake = () => {
     const waiter = session.waiter;
     session.waiter = undefined;
@@ -333,7 +340,7 @@ export async function runUpgrade(
       { cause },
     );
   } finally {
-    clearTimeout(timer);
+    cancelTimer();
     signal?.removeEventListener('abort', onAbort);
     if (!controller.signal.aborted)
       controller.abort(new PeerlinkError(ReactorErrorCodes.ABORTED, 'upgrade done'));
@@ -347,12 +354,29 @@ export class Upgrades {
   private readonly running = new Set<AbortController>();
 
   /**
+   * The reactor's `options.upgrade` with its `upgradeTimeout` (ms, default 10000; checked even
+   * without an upgrade), or `undefined` when there is no upgrade. Its deadline runs on `timers`.
+   */
+  static of(
+    options: { readonly upgrade?: Upgrade; readonly upgradeTimeout?: number },
+    timers: ReactorTimers | undefined,
+  ): Upgrades | undefined {
+    const timeout = positiveInt('upgradeTimeout', options.upgradeTimeout ?? 10_000);
+    return options.upgrade === undefined
+      ? undefined
+      : new Upgrades(options.upgrade, timeout, timers);
+  }
+
+  /**
    * @param upgrade The application's upgrade.
    * @param timeout Its deadline, in milliseconds (`upgradeTimeout`).
+   * @param timers The reactor's injected timers the deadline runs on; `undefined`: the
+   *   platform's `setTimeout`, unref'd.
    */
   constructor(
     private readonly upgrade: Upgrade,
     private readonly timeout: number,
+    private readonly timers: ReactorTimers | undefined,
   ) {}
 
   /** Runs the connection upgrade on `conn`; shutdown (and `signal`) abort it. */
@@ -366,7 +390,14 @@ export class Upgrades {
     signal?.addEventListener('abort', onAbort, { once: true });
     this.running.add(controller);
     try {
-      return await runUpgrade(conn, this.upgrade, info, this.timeout, controller.signal);
+      return await runUpgrade(
+        conn,
+        this.upgrade,
+        info,
+        this.timeout,
+        controller.signal,
+        this.timers,
+      );
     } finally {
       this.running.delete(controller);
       signal?.removeEventListener('abort', onAbort);

@@ -1,6 +1,7 @@
 import { ErrorCodes, invalidArgument, PeerlinkError } from '@peerlink/stream';
 import { type ReactorErrorCode, ReactorErrorCodes } from './errors.js';
 import type { PeerId } from './events.js';
+import type { ReactorTimers } from './options.js';
 
 export function noop(): void {}
 
@@ -93,4 +94,25 @@ export function nonNegative(field: string, value: number): number {
 /** `ERR_BANNED`: a connect to a banned address. */
 export function bannedError(target: string): PeerlinkError<ReactorErrorCode> {
   return new PeerlinkError(ReactorErrorCodes.BANNED, `connect to ${target}: the address is banned`);
+}
+
+/**
+ * Runs `callback` once after `ms` milliseconds on `timers`, the reactor's injected timers, or on
+ * the platform's `setTimeout` when none were injected (unref'd when `unref`, so that it does not
+ * keep the process alive on its own). Returns its cancel. Every deadline of the reactor goes
+ * through here, so that with injected timers all of them run on the same (simulated) time.
+ */
+export function after(
+  timers: ReactorTimers | undefined,
+  ms: number,
+  callback: () => void,
+  unref: boolean,
+): () => void {
+  if (timers === undefined) {
+    const timer = setTimeout(callback, ms);
+    if (unref) (timer as { unref?: () => void }).unref?.();
+    return () => clearTimeout(timer);
+  }
+  const handle = timers.setTimeout(callback, ms);
+  return () => timers.clearTimeout(handle);
 }
