@@ -200,7 +200,7 @@ export class Peer<M> extends PeerLifecycle<M> implements ConnectionHandler {
     if (!this.stream.queue(message, host.turnClock()) && !this.flushToAdmit(message)) {
       return this.refused(message);
     }
-    this.messagesOut++;
+    this.work.messagesOut++;
     if (!this.has(DIRTY) && !this.blocked) {
       this.set(DIRTY, true);
       host.scheduleFlush(this);
@@ -242,7 +242,7 @@ export class Peer<M> extends PeerLifecycle<M> implements ConnectionHandler {
       result = 'error';
       error = cause instanceof Error ? cause : new Error(String(cause), { cause });
     }
-    this.messagesOut += i;
+    this.work.messagesOut += i;
     return error === undefined ? { queued: i, result } : { queued: i, result, error };
   }
 

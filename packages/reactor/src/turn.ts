@@ -41,11 +41,14 @@ export class Turn<M> {
 
   /**
    * The time, read at most once per turn of the event loop: every message queued in one turn
-   * shares one queue point, and the hot paths do not pay for a clock read per message.
+   * shares one queue point, and the hot paths do not pay for a clock read per message. In whole
+   * milliseconds (rounded down): a small integer with the default clock, which V8 passes along
+   * the send path as it is, where a fractional time was boxed into a fresh heap number for every
+   * message sent (16 bytes of garbage each).
    */
   now(): number {
     if (!this.turnNowValid) {
-      this.turnNow = this.clock();
+      this.turnNow = Math.floor(this.clock());
       this.turnNowValid = true;
       queueMicrotask(this.expireTurnNow);
     }
