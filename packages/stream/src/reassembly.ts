@@ -417,7 +417,7 @@ const NodeBuffer = (globalThis as { Buffer?: { allocUnsafeSlow(size: number): Ui
  * unfilled memory from `Buffer.allocUnsafeSlow` for a large one where Node's `Buffer` exists (no
  * zero-fill pass), a plain zeroed `Uint8Array` otherwise. Returned as a plain `Uint8Array` view.
  */
-function ownBuffer(size: number): Uint8Array {
+export function ownBuffer(size: number): Uint8Array {
   if (size < UNFILLED_MIN || NodeBuffer === undefined) return new Uint8Array(size);
   const b = NodeBuffer.allocUnsafeSlow(size);
   return new Uint8Array(b.buffer, b.byteOffset, size);

@@ -6,6 +6,7 @@ import {
   EMPTY,
   HEADER_STEP,
   MIN_COPY_STEP,
+  ownBuffer,
   Reassembly,
   rxLimit,
   u32Framing,
@@ -168,7 +169,7 @@ export class Receiver<M> extends Reassembly<M> {
     }
     if (whole > offset) {
       // One copy for every complete message of the chunk (none when the chunk is ours to keep).
-      const own = owned ? chunk : chunk.slice(offset, whole);
+      const own = owned ? chunk : copyOf(chunk, offset, whole);
       let at = owned ? offset : 0;
       const stop = owned ? whole : own.length;
       if (this.framing !== undefined) {
@@ -481,4 +482,14 @@ export class Receiver<M> extends Reassembly<M> {
       }
     }
   }
+}
+
+/**
+ * `chunk[from, to)` in memory of its own, written at once (so taken unfilled where that is
+ * cheaper: `slice` would zero-fill it first).
+ */
+function copyOf(chunk: Uint8Array, from: number, to: number): Uint8Array {
+  const copy = ownBuffer(to - from);
+  copy.set(chunk.subarray(from, to));
+  return copy;
 }

@@ -219,16 +219,24 @@ describe('a split frame of the raw codec is assembled once, in memory of its exa
   }
 
   /**
-   * Each delivered body is the sender's, and one in unfilled memory views exactly its own frame:
-   * every byte of that memory was written, nothing stale before or after the body.
+   * Each delivered body is the sender's, and every byte of unfilled memory a body views was
+   * written from the wire: the memory holds exactly the wire's bytes around the body (its own
+   * frame, or the chunk's whole frames copied together), nothing stale before or after.
    */
   function expectWhole(got: Uint8Array[], bodies: Uint8Array[], prefix: Prefix) {
     expect(got.length).toBe(bodies.length);
+    const wire = concat(bodies.map((b) => frame(prefix, b)));
+    let at = 0;
     for (let i = 0; i < got.length; i++) {
       const b = got[i]!;
       expect(same(b, bodies[i]!), `body ${i}`).toBe(true);
+      const bodyAt = at + frame(prefix, bodies[i]!).length - bodies[i]!.length;
+      at += frame(prefix, bodies[i]!).length;
       if (unfilled.has(b.buffer)) {
-        expect(same(new Uint8Array(b.buffer), frame(prefix, bodies[i]!)), `buffer ${i}`).toBe(true);
+        const start = bodyAt - b.byteOffset;
+        const memory = new Uint8Array(b.buffer);
+        expect(start >= 0 && start + memory.length <= wire.length, `buffer ${i} bounds`).toBe(true);
+        expect(same(memory, wire.subarray(start, start + memory.length)), `buffer ${i}`).toBe(true);
       }
     }
   }
