@@ -8,7 +8,10 @@ import type { ByteWriter } from './sink.js';
  */
 export interface Decoded<M> {
   readonly kind: 'message';
-  /** The decoded message. It must not keep a reference to the input bytes (copy what you keep). */
+  /**
+   * The decoded message. It must not keep a reference to the input bytes (copy what you keep),
+   * unless the codec declares {@link Codec.retainsInput}.
+   */
   readonly message: M;
   /** How many bytes the message occupied on the wire: an integer from 1 to the input length. */
   readonly consumed: number;
@@ -54,7 +57,8 @@ export interface Codec<M> {
    *
    * `bytes` may hold zero, one partial, or many messages. It is valid only during this call: the
    * receive path reuses the memory afterwards, so a message that keeps bytes must copy them
-   * (`bytes.slice(...)`, not `subarray`).
+   * (`bytes.slice(...)`, not `subarray`). (A codec that declares {@link retainsInput} is handed
+   * only memory that is never reused, and may keep views of it.)
    */
   decode(bytes: Uint8Array): DecodeResult<M>;
 
