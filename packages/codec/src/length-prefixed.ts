@@ -267,9 +267,7 @@ export function lengthPrefixed<M>(
           bytes[o + 3] = length;
           o += 4;
         }
-        // A loop beats `set` (a call into the runtime) for a few bytes.
-        if (length <= 32) for (let i = 0; i < length; i++) bytes[o + i] = message[i]!;
-        else bytes.set(message, o);
+        bytes.set(message, o); // as fast as a byte loop for 12 bytes here, faster above
       },
     };
     return register(raw, { prefix, maxSize, body: undefined });
