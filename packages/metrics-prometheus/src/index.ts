@@ -47,7 +47,11 @@ export const METRICS = {
   event_capacity: 'Capacity of the events() queue.',
 } as const;
 
-type Labels = Record<string, string>;
+/**
+ * Label values that tell one reactor's series apart, by label name (`{ node: 'a' }`): one value
+ * for each name in {@link PeerlinkMetricsOptions.labelNames}, no other. Default `{}` (no labels).
+ */
+export type Labels = Record<string, string>;
 
 interface Source {
   readonly reactor: StatsSource;

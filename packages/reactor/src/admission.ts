@@ -38,21 +38,35 @@ export interface AdmissionOptions {
   evictInbound?: boolean | EvictionOptions;
 }
 
-/** The knobs of the eviction policy. */
+/**
+ * The knobs of the eviction policy of `ReactorOptions.evictInbound` (`true` takes every default).
+ * When the inbound table is full, a newcomer evicts an inbound peer that is not protected: the
+ * README's "Admission control" section gives the whole policy.
+ */
 export interface EvictionOptions {
-  /** How many inbound peers that most recently sent us bytes are never evicted. Default 4. */
+  /**
+   * How many inbound peers, those that most recently sent us bytes, are never evicted (a count of
+   * peers, an integer ≥ 0). Default 4.
+   */
   protectRecent?: number;
   /**
-   * The share (0–1) of the remaining candidates, the longest connected, never evicted. Default 0.5.
+   * The share, from 0 to 1, of the remaining candidates, the longest connected, never evicted.
+   * Default 0.5.
    */
   protectLongLived?: number;
 }
 
-/** One entry of the ban list, from `Reactor.bans()`. */
+/** One entry of the ban list, as `Reactor.bans()` returns it (made by `Reactor.ban`). */
 export interface Ban {
-  /** The banned address or prefix as normalized (`203.0.113.7`, `203.0.113.0/24`, `2001:db8::/64`, or a host name). */
+  /**
+   * The banned address or prefix, normalized: an IP (`203.0.113.7`, `2001:db8::1`), a prefix
+   * (`203.0.113.0/24`, `2001:db8::/64`) or, on transports without IPs, a host name.
+   */
   readonly target: string;
-  /** When the ban ends, on the reactor's clock, in ms (`Infinity`: never). */
+  /**
+   * When the ban ends, in milliseconds on the reactor's clock (its `clock` option; by default
+   * `performance.now()`); `Infinity`: never (until `Reactor.unban`).
+   */
   readonly until: number;
 }
 

@@ -4,6 +4,7 @@
  *
  * @packageDocumentation
  */
+export type { Ban, EvictionOptions } from './admission.js';
 export type { CodecFactory, ConnectionInfo } from './codec-factory.js';
 export { type ReactorErrorCode, ReactorErrorCodes } from './errors.js';
 export type {
