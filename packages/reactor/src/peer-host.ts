@@ -37,6 +37,8 @@ export interface PeerHost<M> {
   readonly readBudget: number;
   /** The current turn of the event loop, as a counter (starts the turn's end if need be). */
   readTurn(): number;
+  /** Counts bytes delivered in the current turn (after `readTurn`); returns the turn's total. */
+  turnRead(n: number): number;
   /** The peer spent its read budget and paused: call its `budgetRenewed` at the turn's end. */
   budgetSpent(peer: Peer<M>): void;
   /** The peer stopped reading until the event queue has room; it is resumed with `resume`. */
@@ -94,6 +96,7 @@ export function reactorHost<M>(
     eventQueueFull: () => queue.full,
     readBudget: base.readBudget,
     readTurn: () => turn.readTurnNow(),
+    turnRead: (n) => turn.readBytes(n),
     budgetSpent: (p) => turn.budgetSpent(p),
     paused: (p) => queue.pause(p),
     unpaused: (p) => queue.unpause(p),

@@ -27,11 +27,14 @@ export class Turn<M> {
   /** Turns of the event loop in which peers read (see `ReactorOptions.readBudget`). */
   private readTurn = 0;
   private readTurnEnding = false;
+  /** Bytes every peer delivered in this read turn. */
+  private turnRead = 0;
   /** Peers paused for the rest of this turn: their read budget is spent. */
   private budgetPaused: Peer<M>[] = [];
   private readonly endReadTurn = () => {
     this.readTurnEnding = false;
     this.readTurn++;
+    this.turnRead = 0;
     const list = this.budgetPaused;
     this.budgetPaused = [];
     for (let i = 0; i < list.length; i++) list[i]!.budgetRenewed();
@@ -62,6 +65,15 @@ export class Turn<M> {
       nextTurn(this.endReadTurn);
     }
     return this.readTurn;
+  }
+
+  /**
+   * Counts `n` bytes delivered in the current read turn (see {@link readTurnNow}); returns the
+   * turn's total so far, every peer together.
+   */
+  readBytes(n: number): number {
+    this.turnRead += n;
+    return this.turnRead;
   }
 
   /** `p` spent its read budget and paused: it reads on at the turn's end. */

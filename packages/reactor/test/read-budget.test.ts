@@ -56,7 +56,7 @@ const frame = (n: number) => {
 };
 
 describe('Reactor read budget (readBudget)', () => {
-  test('a peer that delivers its budget in one turn pauses until the next turn, losing nothing', async () => {
+  test('a peer past its budget in a turn in which the node read 8 budgets pauses until the next turn, losing nothing', async () => {
     const t = manualTransport();
     const r = new Reactor({
       codec: lengthPrefixed({ maxSize: 1 << 20 }),
@@ -72,15 +72,18 @@ describe('Reactor read budget (readBudget)', () => {
     );
     await r.listen('me:1');
     t.open();
+    // The budget applies once the node read 8 budgets (800,000 bytes) in the turn: a lone peer
+    // below that is not paused.
+    for (let i = 0; i < 13; i++) t.push(frame(60_000));
+    expect(t.paused).toBe(false); // 780,052 bytes this turn
     t.push(frame(60_000));
-    expect(t.paused).toBe(false); // 60,004 bytes: within the budget
-    t.push(frame(60_000));
-    expect(t.paused).toBe(true); // 120,008 bytes this turn: spent
-    expect(got).toBe(2); // the chunk that spent it was delivered whole
+    expect(t.paused).toBe(true); // 840,056 bytes: the node's allowance and the peer's budget spent
+    expect(got).toBe(14); // the chunk that spent it was delivered whole
     await new Promise((resolve) => setImmediate(resolve));
     expect(t.paused).toBe(false); // a new turn: reading again
     t.push(frame(60_000));
-    expect(t.paused).toBe(false); // the new turn's budget
+    t.push(frame(60_000));
+    expect(t.paused).toBe(false); // the new turn's budget (and allowance)
     expect(t.calls).toEqual(['pause', 'resume']);
     await r.shutdown({ flushTimeout: 0 });
   });
