@@ -43,12 +43,15 @@ export interface ReactorOptions<M, S = undefined> extends AdmissionOptions {
   maxInbound?: number;
   /**
    * Bytes a peer may deliver per turn of the event loop, from 1 up (`Infinity`: no limit), once
-   * the node as a whole has read 8 times that in the turn. Default 262144 (256 KiB). Past it, the
-   * peer's reading pauses until the next turn (resumed from `setImmediate`), so that timers,
-   * housekeeping, connects and the other peers keep their timing while many peers flood this node
-   * (Node would otherwise read up to 32 × 64 KiB per readable socket per turn). A lone busy peer
-   * (below 8 budgets a turn) is not paused: the pause and resume would cost it more than its turn
-   * delays anything. Not applied with virtual `timers`, whose turns are not the event loop's.
+   * the node as a whole has read more than 8 times that in the turn. Default 262144 (256 KiB).
+   * Past it, the peer's reading pauses until the next turn (resumed from `setImmediate`), so that
+   * timers, housekeeping, connects and the other peers keep their timing while many peers flood
+   * this node (Node would otherwise read up to 32 × 64 KiB per readable socket per turn). A lone
+   * busy peer (at most 32 × 64 KiB, 8 default budgets, a turn) is not paused: the pause and resume
+   * would cost it more than its turn delays anything. A turn is counted from its read that takes
+   * the node's count since the last counted turn to 16 KiB (the bytes before it are forgotten),
+   * so turns of small reads cost no `setImmediate`. Not applied with virtual `timers`, whose
+   * turns are not the event loop's.
    */
   readBudget?: number;
   /**

@@ -35,9 +35,12 @@ export interface PeerHost<M> {
   eventQueueFull(): boolean;
   /** Bytes a peer may deliver per turn of the event loop (`Infinity`: no budget). */
   readonly readBudget: number;
-  /** The current turn of the event loop, as a counter (starts the turn's end if need be). */
+  /** The current read turn, as a counter (call after `turnRead`, which may start a new one). */
   readTurn(): number;
-  /** Counts bytes delivered in the current turn (after `readTurn`); returns the turn's total. */
+  /**
+   * Counts bytes delivered in the current read turn, or starts one (see `Turn.readBytes`);
+   * returns the turn's total, every peer together.
+   */
   turnRead(n: number): number;
   /** The peer spent its read budget and paused: call its `budgetRenewed` at the turn's end. */
   budgetSpent(peer: Peer<M>): void;

@@ -12,8 +12,8 @@ import {
 } from './peer-lifecycle.js';
 
 /**
- * How many read budgets the node as a whole reads in a turn of the event loop before a peer past
- * its own budget pauses (see `ReactorOptions.readBudget`).
+ * How many read budgets the node as a whole may read in a turn of the event loop before a peer
+ * past its own budget pauses (see `ReactorOptions.readBudget`): past this many, not at it.
  */
 export const TURN_FREE = 8;
 
@@ -120,19 +120,22 @@ export class Peer<M> extends PeerLifecycle<M> implements ConnectionHandler {
   /** Counts `n` bytes against this turn's read budget; pauses reading once it is spent. */
   private spend(n: number): void {
     const host = this.host;
+    // The node's total first: it may start a new read turn (see `Turn.readBytes`).
+    const total = host.turnRead(n);
     const turn = host.readTurn();
     if (this.readTurn !== turn) {
       this.readTurn = turn;
       this.turnBytes = 0;
     }
     this.turnBytes += n;
-    // The budget applies once the node as a whole has read `TURN_FREE` budgets this turn: a lone
-    // busy peer (libuv itself yields after 32 reads of a socket) is not paused and resumed every
-    // 256 KiB, which cost it about 14 % of its receive CPU; many flooding peers still are.
-    const total = host.turnRead(n);
+    // The budget applies once the node as a whole has read more than `TURN_FREE` budgets this
+    // turn: a lone busy peer is not paused and resumed every turn, which cost it 14-40 % of its
+    // receive CPU. libuv reads a socket at most 32 times (32 × 64 KiB, exactly `TURN_FREE`
+    // default budgets) per turn, so such a peer reaches the allowance but never passes it; many
+    // flooding peers still do.
     if (
       this.turnBytes < host.readBudget ||
-      total < TURN_FREE * host.readBudget ||
+      total <= TURN_FREE * host.readBudget ||
       this.state !== 'open' ||
       this.has(BUDGET)
     ) {

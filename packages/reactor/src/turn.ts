@@ -10,6 +10,12 @@ const nextTurn: (callback: () => void) => void =
     : (callback) => setTimeout(callback, 0);
 
 /**
+ * Bytes read, every peer together, from which a turn of the event loop is measured against the
+ * read budget (see {@link Turn.readBytes}): a quarter of one 64 KiB socket read.
+ */
+export const READ_TURN_MIN = 16_384;
+
+/**
  * What the reactor does once per turn of the event loop: the clock read once per turn, the peers
  * to flush at its end (every peer sent to in the turn, in one write each), and the read turns of
  * `readBudget` (peers whose budget is spent resume at the next turn). Internal.
@@ -58,27 +64,40 @@ export class Turn<M> {
     return this.turnNow;
   }
 
-  /** The current read turn, as a counter (starts the turn's end if need be). */
+  /** The current read turn, as a counter (see {@link readBytes}). */
   readTurnNow(): number {
-    if (!this.readTurnEnding) {
-      this.readTurnEnding = true;
-      nextTurn(this.endReadTurn);
-    }
     return this.readTurn;
   }
 
   /**
-   * Counts `n` bytes delivered in the current read turn (see {@link readTurnNow}); returns the
-   * turn's total so far, every peer together.
+   * Counts `n` bytes delivered (see {@link readTurnNow}); returns the read turn's total so far,
+   * every peer together. A read turn ends with the event loop's turn (`setImmediate`), but only
+   * one in which at least `READ_TURN_MIN` bytes were read is measured as one: it starts, its end
+   * armed, with the read that takes the count there, and the fewer bytes read since the last
+   * measured turn are forgotten. So a turn of small reads (a round trip of a few bytes) costs no
+   * `setImmediate`, which would also keep the loop from waiting in its poll; the turns that can
+   * reach a budget are counted from their first large read on (undercounted by less than
+   * `READ_TURN_MIN`, never overcounted).
    */
   readBytes(n: number): number {
     this.turnRead += n;
+    if (!this.readTurnEnding && this.turnRead >= READ_TURN_MIN) {
+      this.readTurnEnding = true;
+      this.readTurn++;
+      this.turnRead = n;
+      nextTurn(this.endReadTurn);
+    }
     return this.turnRead;
   }
 
   /** `p` spent its read budget and paused: it reads on at the turn's end. */
   budgetSpent(p: Peer<M>): void {
     this.budgetPaused.push(p);
+    // A budget below `READ_TURN_MIN / TURN_FREE` is spent before the turn's end is armed.
+    if (!this.readTurnEnding) {
+      this.readTurnEnding = true;
+      nextTurn(this.endReadTurn);
+    }
   }
 
   /** Flushes `p` at the end of this turn, with every other peer sent to in it. */

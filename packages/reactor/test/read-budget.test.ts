@@ -1,7 +1,7 @@
 import { lengthPrefixed } from '@peerlink/codec';
 import { Reactor } from '@peerlink/reactor';
 import type { Connection, ConnectionHandler, Listener, Transport } from '@peerlink/stream';
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 
 /**
  * A transport with one inbound connection whose test pushes chunks by hand and records the
@@ -85,6 +85,71 @@ describe('Reactor read budget (readBudget)', () => {
     t.push(frame(60_000));
     expect(t.paused).toBe(false); // the new turn's budget (and allowance)
     expect(t.calls).toEqual(['pause', 'resume']);
+    await r.shutdown({ flushTimeout: 0 });
+  });
+
+  test('a lone peer reading as much as libuv reads a socket in one turn (32 × 64 KiB, exactly 8 default budgets) is not paused', async () => {
+    const t = manualTransport();
+    const r = new Reactor({ codec: lengthPrefixed({ maxSize: 1 << 20 }), transport: t.transport });
+    let got = 0;
+    r.onEvent(
+      () => {},
+      () => {
+        got++;
+      },
+    );
+    await r.listen('me:1');
+    t.open();
+    // 32 reads of 64 KiB: 16 frames of 131,068 bytes and 4 of prefix, two reads each.
+    for (let turn = 0; turn < 3; turn++) {
+      for (let i = 0; i < 16; i++) {
+        const f = frame(131_068);
+        t.push(f.subarray(0, 65_536));
+        t.push(f.subarray(65_536));
+      }
+      expect(t.paused).toBe(false);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(got).toBe(48);
+    // One byte more than the allowance in a turn, and the peer (past its own budget) pauses.
+    for (let i = 0; i < 16; i++) t.push(frame(131_068));
+    expect(t.paused).toBe(false);
+    t.push(new Uint8Array(1));
+    expect(t.paused).toBe(true);
+    expect(t.calls).toEqual(['pause']);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(t.calls).toEqual(['pause', 'resume']);
+    await r.shutdown({ flushTimeout: 0 });
+  });
+
+  test('turns of small reads arm no setImmediate; the turn that reads 16 KiB does', async () => {
+    const t = manualTransport();
+    const r = new Reactor({ codec: lengthPrefixed({ maxSize: 1 << 20 }), transport: t.transport });
+    let got = 0;
+    r.onEvent(
+      () => {},
+      () => {
+        got++;
+      },
+    );
+    await r.listen('me:1');
+    t.open();
+    const spy = vi.spyOn(globalThis, 'setImmediate');
+    try {
+      // 100 turns of one 12-byte message each (a round trip's read): 1,600 bytes, no turn's end.
+      for (let i = 0; i < 100; i++) {
+        t.push(frame(12));
+        await new Promise((resolve) => setTimeout(resolve, 0)); // the next turn
+      }
+      expect(got).toBe(100);
+      expect(spy).not.toHaveBeenCalled();
+      t.push(frame(16_384)); // the node's count reaches 16 KiB: this turn is measured
+      expect(spy).toHaveBeenCalledTimes(1);
+      t.push(frame(16_384));
+      expect(spy).toHaveBeenCalledTimes(1); // once per turn
+    } finally {
+      spy.mockRestore();
+    }
     await r.shutdown({ flushTimeout: 0 });
   });
 
