@@ -1,6 +1,7 @@
 // Changelog lines for `changeset version`: the default format (@changesets/changelog-git), except
 // that the dependency bumps of a release are one line, not one "Updated dependencies" per
-// changeset that touched a dependency.
+// changeset that touched a dependency, and that a dependency's first release (from 0.0.0, never
+// published) is not listed: there was no earlier version to update from.
 'use strict';
 
 async function getReleaseLine(changeset) {
@@ -10,8 +11,9 @@ async function getReleaseLine(changeset) {
 }
 
 async function getDependencyReleaseLine(_changesets, dependenciesUpdated) {
-  if (dependenciesUpdated.length === 0) return '';
-  const list = dependenciesUpdated.map((d) => `${d.name}@${d.newVersion}`).join(', ');
+  const updated = dependenciesUpdated.filter((d) => d.oldVersion !== '0.0.0');
+  if (updated.length === 0) return '';
+  const list = updated.map((d) => `${d.name}@${d.newVersion}`).join(', ');
   return `- Updated dependencies: ${list}`;
 }
 
