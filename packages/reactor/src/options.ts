@@ -49,9 +49,9 @@ export interface ReactorOptions<M, S = undefined> extends AdmissionOptions {
    * this node (Node would otherwise read up to 32 × 64 KiB per readable socket per turn). A lone
    * busy peer (at most 32 × 64 KiB, 8 default budgets, a turn) is not paused: the pause and resume
    * would cost it more than its turn delays anything. A turn is counted from its read that takes
-   * the node's count since the last counted turn to 16 KiB (the bytes before it are forgotten),
-   * so turns of small reads cost no `setImmediate`. Not applied with virtual `timers`, whose
-   * turns are not the event loop's.
+   * the node's count since the last counted turn to one budget (the bytes before it are not
+   * counted), so a peer reading one chunk a turn costs a `setImmediate` once per budget, not
+   * every turn. Not applied with virtual `timers`, whose turns are not the event loop's.
    */
   readBudget?: number;
   /**

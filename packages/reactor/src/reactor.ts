@@ -105,11 +105,11 @@ export class Reactor<M, S = undefined> {
       () => registry.stopping && registry.closing.size === 0 && registry.peers.size === 0,
     );
     this.queue = queue;
-    const turn = new Turn<M>(clock);
     const readBudget =
       timers === undefined
         ? positiveInt('readBudget', options.readBudget ?? 262_144, true)
         : Number.POSITIVE_INFINITY;
+    const turn = new Turn<M>(clock, readBudget);
     const registry: Registry<M> = new Registry(
       (r) =>
         reactorHost(r, turn, queue, {

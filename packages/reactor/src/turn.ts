@@ -10,12 +10,6 @@ const nextTurn: (callback: () => void) => void =
     : (callback) => setTimeout(callback, 0);
 
 /**
- * Bytes read, every peer together, from which a turn of the event loop is measured against the
- * read budget (see {@link Turn.readBytes}): a quarter of one 64 KiB socket read.
- */
-export const READ_TURN_MIN = 16_384;
-
-/**
  * What the reactor does once per turn of the event loop: the clock read once per turn, the peers
  * to flush at its end (every peer sent to in the turn, in one write each), and the read turns of
  * `readBudget` (peers whose budget is spent resume at the next turn). Internal.
@@ -46,7 +40,15 @@ export class Turn<M> {
     for (let i = 0; i < list.length; i++) list[i]!.budgetRenewed();
   };
 
-  constructor(private readonly clock: () => number) {}
+  /**
+   * @param clock the clock, in milliseconds
+   * @param readBudget `ReactorOptions.readBudget`: a read turn is measured from the read that
+   *   takes the node's count since the last one to this many bytes (see {@link readBytes})
+   */
+  constructor(
+    private readonly clock: () => number,
+    private readonly readBudget: number,
+  ) {}
 
   /**
    * The time, read at most once per turn of the event loop: every message queued in one turn
@@ -71,17 +73,17 @@ export class Turn<M> {
 
   /**
    * Counts `n` bytes delivered (see {@link readTurnNow}); returns the read turn's total so far,
-   * every peer together. A read turn ends with the event loop's turn (`setImmediate`), but only
-   * one in which at least `READ_TURN_MIN` bytes were read is measured as one: it starts, its end
-   * armed, with the read that takes the count there, and the fewer bytes read since the last
-   * measured turn are forgotten. So a turn of small reads (a round trip of a few bytes) costs no
-   * `setImmediate`, which would also keep the loop from waiting in its poll; the turns that can
-   * reach a budget are counted from their first large read on (undercounted by less than
-   * `READ_TURN_MIN`, never overcounted).
+   * every peer together. A read turn ends with the event loop's turn (`setImmediate`), but only a
+   * turn in which a peer could spend its budget is measured: one starts, its end armed, with the
+   * read that takes the node's count since the last one to `readBudget`, and the fewer bytes
+   * read before it are forgotten (no peer can have spent its budget with them). So a peer that
+   * keeps up with its sender (one read a turn) or a round trip of a few bytes costs a
+   * `setImmediate` (which also keeps the loop from waiting in its poll) once per budget, not
+   * every turn; a turn is undercounted by less than one budget, never overcounted.
    */
   readBytes(n: number): number {
     this.turnRead += n;
-    if (!this.readTurnEnding && this.turnRead >= READ_TURN_MIN) {
+    if (!this.readTurnEnding && this.turnRead >= this.readBudget) {
       this.readTurnEnding = true;
       this.readTurn++;
       this.turnRead = n;
@@ -93,7 +95,7 @@ export class Turn<M> {
   /** `p` spent its read budget and paused: it reads on at the turn's end. */
   budgetSpent(p: Peer<M>): void {
     this.budgetPaused.push(p);
-    // A budget below `READ_TURN_MIN / TURN_FREE` is spent before the turn's end is armed.
+    // Never unarmed here (the reading peer's chunk armed it), but the resume must not be lost.
     if (!this.readTurnEnding) {
       this.readTurnEnding = true;
       nextTurn(this.endReadTurn);

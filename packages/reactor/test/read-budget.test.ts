@@ -72,13 +72,14 @@ describe('Reactor read budget (readBudget)', () => {
     );
     await r.listen('me:1');
     t.open();
-    // The budget applies once the node read 8 budgets (800,000 bytes) in the turn: a lone peer
-    // below that is not paused.
-    for (let i = 0; i < 13; i++) t.push(frame(60_000));
-    expect(t.paused).toBe(false); // 780,052 bytes this turn
+    // The budget applies once the node read more than 8 budgets (800,000 bytes) in the turn: a
+    // lone peer below that is not paused. The turn is counted from the read that takes the
+    // node's count to one budget (the second here: the first 60,004 bytes are not counted).
+    for (let i = 0; i < 14; i++) t.push(frame(60_000));
+    expect(t.paused).toBe(false); // 780,052 bytes counted this turn
     t.push(frame(60_000));
     expect(t.paused).toBe(true); // 840,056 bytes: the node's allowance and the peer's budget spent
-    expect(got).toBe(14); // the chunk that spent it was delivered whole
+    expect(got).toBe(15); // the chunk that spent it was delivered whole
     await new Promise((resolve) => setImmediate(resolve));
     expect(t.paused).toBe(false); // a new turn: reading again
     t.push(frame(60_000));
@@ -111,10 +112,12 @@ describe('Reactor read budget (readBudget)', () => {
       await new Promise((resolve) => setImmediate(resolve));
     }
     expect(got).toBe(48);
-    // One byte more than the allowance in a turn, and the peer (past its own budget) pauses.
-    for (let i = 0; i < 16; i++) t.push(frame(131_068));
+    // Past the allowance in a turn, and the peer (past its own budget) pauses: the turn is counted
+    // from its second frame (the node's count reaches one budget), so after 17 frames it has
+    // counted exactly 2 MiB, and the 18th passes it.
+    for (let i = 0; i < 17; i++) t.push(frame(131_068));
     expect(t.paused).toBe(false);
-    t.push(new Uint8Array(1));
+    t.push(frame(131_068));
     expect(t.paused).toBe(true);
     expect(t.calls).toEqual(['pause']);
     await new Promise((resolve) => setImmediate(resolve));
@@ -122,7 +125,7 @@ describe('Reactor read budget (readBudget)', () => {
     await r.shutdown({ flushTimeout: 0 });
   });
 
-  test('turns of small reads arm no setImmediate; the turn that reads 16 KiB does', async () => {
+  test('turns of small reads arm no setImmediate; the turn that brings the count to one budget does', async () => {
     const t = manualTransport();
     const r = new Reactor({ codec: lengthPrefixed({ maxSize: 1 << 20 }), transport: t.transport });
     let got = 0;
@@ -143,9 +146,9 @@ describe('Reactor read budget (readBudget)', () => {
       }
       expect(got).toBe(100);
       expect(spy).not.toHaveBeenCalled();
-      t.push(frame(16_384)); // the node's count reaches 16 KiB: this turn is measured
+      t.push(frame(262_144)); // the node's count reaches one budget: this turn is measured
       expect(spy).toHaveBeenCalledTimes(1);
-      t.push(frame(16_384));
+      t.push(frame(262_144));
       expect(spy).toHaveBeenCalledTimes(1); // once per turn
     } finally {
       spy.mockRestore();
