@@ -24,7 +24,10 @@ export interface ReactorOptions<M, S = undefined> extends AdmissionOptions {
    * becomes a peer. Default: none.
    */
   upgrade?: Upgrade;
-  /** How long an upgrade may take, in milliseconds. Default 10000 (10 s). */
+  /**
+   * How long an upgrade may take, in whole milliseconds, from 1 to 2^31 − 1 (the longest delay a
+   * timer takes); else `ERR_INVALID_CONFIG`. Default 10000 (10 s).
+   */
   upgradeTimeout?: number;
   /** Stream limits and timeouts; see `StreamConfigOptions` for the defaults. */
   config?: StreamConfigOptions;

@@ -1,7 +1,7 @@
 import { type Connection, type ConnectionHandler, PeerlinkError } from '@peerlink/stream';
 import { ReactorErrorCodes } from './errors.js';
 import type { ReactorTimers } from './options.js';
-import { after, positiveInt, shutdownError } from './util.js';
+import { after, shutdownError, timerDelay } from './util.js';
 
 /** What an {@link Upgrade} sees of a raw connection while it runs. */
 export interface UpgradeContext {
@@ -361,7 +361,7 @@ export class Upgrades {
     options: { readonly upgrade?: Upgrade; readonly upgradeTimeout?: number },
     timers: ReactorTimers | undefined,
   ): Upgrades | undefined {
-    const timeout = positiveInt('upgradeTimeout', options.upgradeTimeout ?? 10_000);
+    const timeout = timerDelay('upgradeTimeout', options.upgradeTimeout ?? 10_000);
     return options.upgrade === undefined
       ? undefined
       : new Upgrades(options.upgrade, timeout, timers);

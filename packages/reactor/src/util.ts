@@ -36,6 +36,20 @@ export function positiveInt(field: string, value: number, infinityOk = false): n
 export const MAX_TIMER_DELAY = 2 ** 31 - 1;
 
 /**
+ * A deadline run by one timer, in whole ms: an integer from 1 to {@link MAX_TIMER_DELAY} (a longer
+ * delay would fire at once on the platform's timers). Else `ERR_INVALID_CONFIG` naming `field`.
+ */
+export function timerDelay(field: string, value: number): number {
+  if (!Number.isInteger(value) || !(value >= 1 && value <= MAX_TIMER_DELAY)) {
+    throw new PeerlinkError(
+      ErrorCodes.INVALID_CONFIG,
+      `${field}: must be a whole number of milliseconds from 1 to ${MAX_TIMER_DELAY}, got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
+/**
  * A timer's period, in ms: a number from 1 to {@link MAX_TIMER_DELAY}, or `undefined` (the
  * default applies). Else `ERR_INVALID_CONFIG` naming `field`.
  */

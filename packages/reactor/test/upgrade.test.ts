@@ -128,4 +128,18 @@ describe('connection upgrades', () => {
     release();
     await expect(first).resolves.toBeGreaterThan(0);
   });
+
+  it('refuses an `upgradeTimeout` that is not a whole number of ms from 1 to 2^31 − 1', () => {
+    const network = new MemoryNetwork();
+    for (const upgradeTimeout of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31]) {
+      expect(() => reactor(network, 'a', greet, upgradeTimeout)).toThrow(
+        expect.objectContaining({
+          code: 'ERR_INVALID_CONFIG',
+          message: expect.stringMatching(/^upgradeTimeout/),
+        }),
+      );
+    }
+    // The longest delay a timer takes is accepted.
+    expect(() => reactor(network, 'b', greet, 2 ** 31 - 1)).not.toThrow();
+  });
 });
