@@ -310,20 +310,9 @@ export class Receiver<M> extends Reassembly<M> {
       // message's now; go on straight from the chunk.
       this.rx = EMPTY;
       this.rxStart = this.rxEnd = 0;
-      const next = from - excess;
-      if (!this.stopped) return next;
-      this.holdBack(chunk, next);
-      return -1;
+      return this.goOn(chunk, from - excess);
     }
-    // A codec that completed a message inside bytes it earlier called incomplete (it looks ahead):
-    // go the general way through the buffer, then on with the rest of the chunk.
-    this.rxStart += size;
-    if (!this.stopped) {
-      if (this.drainBuffered(sink, now) !== undefined) return -1;
-      if (!this.stopped) return from;
-    }
-    this.holdBack(chunk, from);
-    return -1;
+    return this.lookedAhead(chunk, from, size, sink, now);
   }
 
   /** Decodes straight from `chunk` (the reassembly buffer is empty), from `offset` on. */
@@ -404,13 +393,29 @@ export class Receiver<M> extends Reassembly<M> {
       // The usual case: the message ended inside the bytes just copied from the chunk. Drop the
       // buffer and go on straight from the chunk.
       this.rxStart = this.rxEnd = 0;
-      const next = offset + (size - old);
-      if (!this.stopped) return next;
-      this.holdBack(chunk, next);
-      return -1;
+      return this.goOn(chunk, offset + (size - old));
     }
-    // A codec that completed a message inside bytes it earlier called incomplete (it looks
-    // ahead): go the general way through the buffer, then on with the rest of the chunk.
+    return this.lookedAhead(chunk, from, size, sink, now);
+  }
+
+  /** Goes on with `chunk` from `next`, or holds the rest of it back if the sink stopped. */
+  private goOn(chunk: Uint8Array, next: number): number {
+    if (!this.stopped) return next;
+    this.holdBack(chunk, next);
+    return -1;
+  }
+
+  /**
+   * A codec that completed a message of `size` bytes inside bytes it earlier called incomplete
+   * (it looks ahead): go the general way through the buffer, then on with `chunk` from `from`.
+   */
+  private lookedAhead(
+    chunk: Uint8Array,
+    from: number,
+    size: number,
+    sink: MessageSink<M>,
+    now: number,
+  ): number {
     this.rxStart += size;
     if (!this.stopped) {
       if (this.drainBuffered(sink, now) !== undefined) return -1;
