@@ -1,5 +1,5 @@
 import { ErrorCodes, invalidArgument, PeerlinkError, parseAddress } from '@peerlink/stream';
-import type { PeerId } from './events.js';
+import type { PeerId, RefusalReason } from './events.js';
 
 /**
  * Admission control for inbound connections, after Bitcoin Core: limits per address and per
@@ -70,16 +70,7 @@ export interface Ban {
   readonly until: number;
 }
 
-/** Why an inbound connection was refused (the keys of `stats().refused`). */
-export type RefusalReason =
-  | 'shutdown'
-  | 'banned'
-  | 'rate'
-  | 'address-limit'
-  | 'prefix-limit'
-  | 'gate'
-  | 'limit'
-  | 'codec';
+export type { RefusalReason } from './events.js';
 
 /** A parsed remote host: an IP as a number with its family, or an opaque host name. */
 interface Host {

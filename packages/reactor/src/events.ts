@@ -1,6 +1,17 @@
 import type { PeerlinkError, StreamErrorCode, TransportError } from '@peerlink/stream';
 import type { ReactorErrorCode } from './errors.js';
 
+/** Why an inbound connection was refused (the keys of `stats().refused`). */
+export type RefusalReason =
+  | 'shutdown'
+  | 'banned'
+  | 'rate'
+  | 'address-limit'
+  | 'prefix-limit'
+  | 'gate'
+  | 'limit'
+  | 'codec';
+
 /**
  * A peer's id: unique for the life of the process and strictly increasing, never reused, even
  * when the same address reconnects.
@@ -199,17 +210,7 @@ export interface ReactorStats {
    * (`maxInboundPerPrefix`), `gate` (`acceptGate`), `limit` (`maxInbound`), `codec` (the codec
    * factory failed).
    */
-  readonly refused: {
-    readonly [K in
-      | 'shutdown'
-      | 'banned'
-      | 'rate'
-      | 'address-limit'
-      | 'prefix-limit'
-      | 'gate'
-      | 'limit'
-      | 'codec']?: number;
-  };
+  readonly refused: { readonly [K in RefusalReason]?: number };
   /** Outbound peers connected now. */
   readonly outbound: number;
   /** Bans in force. */

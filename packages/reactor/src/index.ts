@@ -14,6 +14,7 @@ export type {
   PeerStats,
   ReactorEvent,
   ReactorStats,
+  RefusalReason,
   SendManyResult,
   SendResult,
 } from './events.js';

@@ -49,6 +49,26 @@ function manualTransport() {
   };
 }
 
+/** A reactor (1 MiB messages) listening on a {@link manualTransport} whose connection is open. */
+async function openReactor(options: { readBudget?: number } = {}) {
+  const t = manualTransport();
+  const r = new Reactor({
+    codec: lengthPrefixed({ maxSize: 1 << 20 }),
+    transport: t.transport,
+    ...options,
+  });
+  let count = 0;
+  r.onEvent(
+    () => {},
+    () => {
+      count++;
+    },
+  );
+  await r.listen('me:1');
+  t.open();
+  return { t, r, got: () => count };
+}
+
 const frame = (n: number) => {
   const b = new Uint8Array(4 + n);
   new DataView(b.buffer).setUint32(0, n);
@@ -57,21 +77,7 @@ const frame = (n: number) => {
 
 describe('Reactor read budget (readBudget)', () => {
   test('a peer past its budget in a turn in which the node read 8 budgets pauses until the next turn, losing nothing', async () => {
-    const t = manualTransport();
-    const r = new Reactor({
-      codec: lengthPrefixed({ maxSize: 1 << 20 }),
-      transport: t.transport,
-      readBudget: 100_000,
-    });
-    let got = 0;
-    r.onEvent(
-      () => {},
-      () => {
-        got++;
-      },
-    );
-    await r.listen('me:1');
-    t.open();
+    const { t, r, got } = await openReactor({ readBudget: 100_000 });
     // The budget applies once the node read more than 8 budgets (800,000 bytes) in the turn: a
     // lone peer below that is not paused. The turn is counted from the read that takes the
     // node's count to one budget (the second here: the first 60,004 bytes are not counted).
@@ -79,7 +85,7 @@ describe('Reactor read budget (readBudget)', () => {
     expect(t.paused).toBe(false); // 780,052 bytes counted this turn
     t.push(frame(60_000));
     expect(t.paused).toBe(true); // 840,056 bytes: the node's allowance and the peer's budget spent
-    expect(got).toBe(15); // the chunk that spent it was delivered whole
+    expect(got()).toBe(15); // the chunk that spent it was delivered whole
     await new Promise((resolve) => setImmediate(resolve));
     expect(t.paused).toBe(false); // a new turn: reading again
     t.push(frame(60_000));
@@ -90,17 +96,7 @@ describe('Reactor read budget (readBudget)', () => {
   });
 
   test('a lone peer reading as much as libuv reads a socket in one turn (32 × 64 KiB, exactly 8 default budgets) is not paused', async () => {
-    const t = manualTransport();
-    const r = new Reactor({ codec: lengthPrefixed({ maxSize: 1 << 20 }), transport: t.transport });
-    let got = 0;
-    r.onEvent(
-      () => {},
-      () => {
-        got++;
-      },
-    );
-    await r.listen('me:1');
-    t.open();
+    const { t, r, got } = await openReactor();
     // 32 reads of 64 KiB: 16 frames of 131,068 bytes and 4 of prefix, two reads each.
     for (let turn = 0; turn < 3; turn++) {
       for (let i = 0; i < 16; i++) {
@@ -111,7 +107,7 @@ describe('Reactor read budget (readBudget)', () => {
       expect(t.paused).toBe(false);
       await new Promise((resolve) => setImmediate(resolve));
     }
-    expect(got).toBe(48);
+    expect(got()).toBe(48);
     // Past the allowance in a turn, and the peer (past its own budget) pauses: the turn is counted
     // from its second frame (the node's count reaches one budget), so after 17 frames it has
     // counted exactly 2 MiB, and the 18th passes it.
@@ -126,17 +122,7 @@ describe('Reactor read budget (readBudget)', () => {
   });
 
   test('turns of small reads arm no setImmediate; the turn that brings the count to one budget does', async () => {
-    const t = manualTransport();
-    const r = new Reactor({ codec: lengthPrefixed({ maxSize: 1 << 20 }), transport: t.transport });
-    let got = 0;
-    r.onEvent(
-      () => {},
-      () => {
-        got++;
-      },
-    );
-    await r.listen('me:1');
-    t.open();
+    const { t, r, got } = await openReactor();
     const spy = vi.spyOn(globalThis, 'setImmediate');
     try {
       // 100 turns of one 12-byte message each (a round trip's read): 1,600 bytes, no turn's end.
@@ -144,7 +130,7 @@ describe('Reactor read budget (readBudget)', () => {
         t.push(frame(12));
         await new Promise((resolve) => setTimeout(resolve, 0)); // the next turn
       }
-      expect(got).toBe(100);
+      expect(got()).toBe(100);
       expect(spy).not.toHaveBeenCalled();
       t.push(frame(262_144)); // the node's count reaches one budget: this turn is measured
       expect(spy).toHaveBeenCalledTimes(1);
